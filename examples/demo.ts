@@ -1,0 +1,1 @@
+import { VERSION } from 'dflockd-rx'; console.log(VERSION);

@@ -1,0 +1,23 @@
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.spec.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+  },
+  // Sources import siblings as `./x.js` (required by Node ESM); map back to the .ts file.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Examples import the package by name, as users do; in tests that name means the sources.
+    '^dflockd-rx$': '<rootDir>/lib/index.ts',
+    '^dflockd-rx/testing$': '<rootDir>/lib/testing/index.ts',
+    '^dflockd-rx/nestjs$': '<rootDir>/lib/nestjs/index.ts',
+  },
+  testTimeout: 20_000,
+  // Real sockets and short real-time leases: two workers fit the 2-core machines we run on.
+  maxWorkers: 2,
+};
+
+export default config;
