@@ -1,0 +1,200 @@
+import { Observable, Subject, defer, filter, merge, throwError } from 'rxjs';
+import { ServerPool } from './connection/pool.js';
+import { DflockdError } from './errors.js';
+import type { LockEvent, LostEvent } from './lease/events.js';
+import { LeaseReport, TwoPhaseControl, leaseStream } from './lease/lease-stream.js';
+import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
+import { checkInteger, checkKey } from './protocol/validate.js';
+import type { Stats } from './protocol/stats.js';
+import { pickServer } from './sharding.js';
+import { statsFrom } from './commands.js';
+import { WithLockWork, runWithLock } from './with-lock.js';
+import type { AcquiredEvent } from './lease/events.js';
+
+/** Everything the client does, as one hot stream (`client.events$`). */
+export type ClientEvent =
+  | (LockEvent & { readonly server: string })
+  | { readonly type: 'connected'; readonly server: string }
+  | { readonly type: 'disconnected'; readonly server: string; readonly error: DflockdError }
+  | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string }
+  | { readonly type: 'release-failed'; readonly key: string; readonly token: string; readonly server: string; readonly error: DflockdError };
+
+/** The share of `serverIdleTimeoutS` after which a connection must have sent something. */
+const HEARTBEAT_SHARE = 0.4;
+
+/**
+ * The reactive dflockd client: one connection pool per server, keys spread by a sharding
+ * strategy, and every acquisition a cold Observable of lease events.
+ *
+ * @example
+ * ```ts
+ * const client = new DflockdClient({ servers: [['127.0.0.1', 6388]] });
+ * const sub = client.lock('orders', { acquireTimeoutS: 10 }).subscribe((ev) => console.log(ev.type));
+ * // … later: releases the lock
+ * sub.unsubscribe();
+ * await client.close();
+ * ```
+ */
+export class DflockdClient implements AsyncDisposable {
+  /** The validated options in force. */
+  readonly options: ResolvedClientOptions;
+  private readonly pools: ServerPool[];
+  private readonly eventsSubject = new Subject<ClientEvent>();
+  private readonly pendingReleases = new Set<Promise<void>>();
+  private readonly active = new Set<() => void>();
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Hot stream of everything: connections opened and closed, and per key acquired, renewed,
+   * lost, released, release failures.
+   */
+  readonly events$: Observable<ClientEvent> = this.eventsSubject.asObservable();
+
+  /** The `lost` subset of {@link events$}: every lease this client lost while it was wanted. */
+  readonly lost$: Observable<LostEvent & { readonly server: string }> = this.events$.pipe(
+    filter((e): e is LostEvent & { readonly server: string } => e.type === 'lost'),
+  );
+
+  /** @throws InvalidArgumentError naming the bad option; nothing is connected until the first subscription. */
+  constructor(options: ClientOptions = {}) {
+    this.options = resolveClientOptions(options);
+    const idleMs = this.options.serverIdleTimeoutS * 1000 * HEARTBEAT_SHARE;
+    this.pools = this.options.servers.map(
+      (server) =>
+        new ServerPool({
+          host: server.host,
+          port: server.port,
+          tls: this.options.tls,
+          authToken: this.options.authToken,
+          connectTimeoutS: this.options.connectTimeoutS,
+          now: () => this.options.clock.now(),
+          idleMs,
+          maxShared: this.options.maxSharedConnections,
+          onEvent: (event) => this.eventsSubject.next(event),
+        }),
+    );
+  }
+
+  /**
+   * A cold Observable acquiring `key` as a lock on subscribe: `queued` (only if it had to wait),
+   * `acquired`, `renewed` …, and `lost` if the lease ends while subscribed. Unsubscribing releases.
+   * Acquire failures are errors (`AcquireTimeoutError`, `AuthError`, …), never events.
+   */
+  lock(key: string, options?: LockOptions): Observable<LockEvent> {
+    return this.acquisition(key, undefined, options);
+  }
+
+  /** As {@link lock}, for one of `limit` slots of a counting semaphore. */
+  semaphore(key: string, limit: number, options?: LockOptions): Observable<LockEvent> {
+    return this.acquisition(key, limit, options);
+  }
+
+  /**
+   * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
+   * `work` is never masked by a release error.
+   *
+   * @example
+   * ```ts
+   * await client.withLock('orders', async (signal) => processOrders(signal));
+   * ```
+   */
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
+    return runWithLock(this.lock(key, options), work);
+  }
+
+  /** A typed snapshot of one server's `stats` (by index), or of every server (one emission each). */
+  stats(server?: number): Observable<Stats> {
+    return defer(() => {
+      if (server !== undefined) {
+        checkInteger(server, 'server', 0);
+        if (server >= this.pools.length) return throwError(() => new DflockdError('INVALID_ARGUMENT', `server: index ${server} is out of range (${this.pools.length} servers)`));
+        return statsFrom(this.pools[server]!);
+      }
+      return merge(...this.pools.map((pool) => statsFrom(pool)));
+    });
+  }
+
+  /** The index of the server that holds `key`, per the sharding strategy. */
+  serverFor(key: string): number {
+    return pickServer(this.options.shardingStrategy, checkKey(key), this.pools.length);
+  }
+
+  /**
+   * Releases everything still held, ends every connection, and resolves when the releases
+   * were acknowledged (or their sockets are gone). Later acquisitions fail.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      for (const stop of [...this.active]) stop();
+      this.closing = Promise.all([...this.pendingReleases]).then(() => {
+        for (const pool of this.pools) pool.close();
+        this.eventsSubject.complete();
+      });
+    }
+    return this.closing;
+  }
+
+  /** Same as {@link close}, for `await using client = new DflockdClient()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * The acquisition behind {@link lock} and {@link semaphore}, and the facade's two-phase mode.
+   * @internal
+   */
+  acquisition(key: string, limit: number | undefined, options: LockOptions | ResolvedLockOptions | undefined, twoPhase?: TwoPhaseControl): Observable<LockEvent> {
+    return new Observable<LockEvent>((subscriber) => {
+      if (this.closing !== undefined) {
+        subscriber.error(new DflockdError('CONNECTION_CLOSED', `key "${String(key)}": the client is closed; create a new DflockdClient`, { key: String(key) }));
+        return undefined;
+      }
+      let pool: ServerPool;
+      let resolved;
+      try {
+        checkKey(key);
+        if (limit !== undefined) checkInteger(limit, 'limit', 1);
+        resolved = resolveLockOptions(options, this.options);
+        pool = this.pools[this.serverFor(key)]!;
+      } catch (error) {
+        subscriber.error(error);
+        return undefined;
+      }
+      const subscription = leaseStream({
+        key,
+        limit,
+        options: resolved,
+        pool,
+        clock: this.options.clock,
+        heartbeatMs: this.options.serverIdleTimeoutS * 1000 * HEARTBEAT_SHARE,
+        connectTimeoutMs: this.options.connectTimeoutS * 1000,
+        report: (report) => this.onReport(report),
+        twoPhase,
+      }).subscribe(subscriber);
+      const stop = (): void => subscription.unsubscribe();
+      this.active.add(stop);
+      subscription.add(() => this.active.delete(stop));
+      return subscription;
+    });
+  }
+
+  private onReport(report: LeaseReport): void {
+    switch (report.type) {
+      case 'event':
+        this.eventsSubject.next({ ...report.event, server: report.server });
+        return;
+      case 'release-pending': {
+        const done = report.done;
+        this.pendingReleases.add(done);
+        void done.then(() => this.pendingReleases.delete(done));
+        return;
+      }
+      case 'released':
+        if (report.ok) this.eventsSubject.next({ type: 'released', key: report.key, token: report.token, server: report.server });
+        else this.eventsSubject.next({ type: 'release-failed', key: report.key, token: report.token, server: report.server, error: report.error! });
+        return;
+    }
+  }
+}
+
+export type { AcquiredEvent };

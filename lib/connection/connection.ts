@@ -1,0 +1,181 @@
+import { Observable, Subscription } from 'rxjs';
+import { ConnectionError, DflockdError, ErrorContext } from '../errors.js';
+import { encodeRequest } from '../protocol/codec.js';
+import type { Request } from '../protocol/commands.js';
+import { Reply, interpretReply } from '../protocol/replies.js';
+import type { LineSocket } from '../transport/line-socket.js';
+
+/** Called once with the reply or the error for one request. */
+export type ReplyCallback = (error: DflockdError | undefined, reply: Reply | undefined) => void;
+
+interface Pending {
+  readonly request: Request;
+  readonly sentAt: number;
+  callback: ReplyCallback | undefined;
+}
+
+/**
+ * Request/reply over one socket. The server answers strictly in order, one line per request,
+ * so replies are matched to a FIFO of pending requests. When the socket closes or sends a line
+ * that is no reply, every pending request fails and the connection is done for good.
+ */
+export class Connection {
+  private readonly pending: Pending[] = [];
+  private head = 0;
+  private readonly subscription: Subscription;
+  private closeError: DflockdError | undefined;
+  private readonly closeHandlers = new Set<(error: DflockdError) => void>();
+  /** Monotonic ms of the last request written (the server's idle clock restarts when it reads it). */
+  lastSentAt: number;
+  private holdCount = 0;
+  private referenced = true;
+  /** True while a request that may block the server-side reader (`l`/`w` with a timeout) is in flight. */
+  blocked = false;
+
+  constructor(
+    private readonly socket: LineSocket,
+    /** `host:port` of the server. */
+    readonly server: string,
+    private readonly now: () => number,
+  ) {
+    this.lastSentAt = now();
+    this.subscription = socket.lines$.subscribe({
+      next: (line) => this.onLine(line),
+      error: (error: DflockdError) => this.fail(error),
+      complete: () => this.fail(new ConnectionError(`connection to ${server} closed by the server`, { server })),
+    });
+    this.updateRef();
+  }
+
+  /** False once the socket closed or failed; a closed connection is never reused. */
+  get open(): boolean {
+    return this.closeError === undefined && this.socket.open;
+  }
+
+  /** Leases whose owning connection this is: their renewals keep it alive and its loss loses them. */
+  get holds(): number {
+    return this.holdCount;
+  }
+
+  set holds(value: number) {
+    this.holdCount = value;
+    this.updateRef();
+  }
+
+  /** Requests written and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.head;
+  }
+
+  /** Writes a request; `callback` gets exactly one reply or error. Returns the monotonic send time. */
+  send(request: Request, callback: ReplyCallback): number {
+    const sentAt = this.now();
+    if (this.closeError !== undefined) {
+      const error = this.closeError;
+      queueMicrotask(() => callback(error, undefined));
+      return sentAt;
+    }
+    if (request.blocking) this.blocked = true;
+    this.pending.push({ request, sentAt, callback });
+    this.lastSentAt = sentAt;
+    if (!this.referenced) this.updateRef();
+    this.socket.send(encodeRequest(request.verb, request.key, request.arg));
+    return sentAt;
+  }
+
+  /** {@link send} as a cold Observable of the one reply; unsubscribing discards the reply, not the request. */
+  request$(request: Request): Observable<Reply> {
+    return new Observable<Reply>((subscriber) => {
+      let live = true;
+      this.send(request, (error, reply) => {
+        if (!live) return;
+        if (error) subscriber.error(error);
+        else {
+          subscriber.next(reply!);
+          subscriber.complete();
+        }
+      });
+      return () => {
+        live = false;
+      };
+    });
+  }
+
+  /** Registers a handler for the end of this connection (called at most once); returns its removal. */
+  onClose(handler: (error: DflockdError) => void): () => void {
+    if (this.closeError !== undefined) {
+      handler(this.closeError);
+      return () => undefined;
+    }
+    this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
+  }
+
+  /** Ends the connection after flushing writes (a written `r` still reaches the server). */
+  close(reason = 'closed by the client'): void {
+    this.fail(new ConnectionError(`connection to ${this.server} ${reason}`, { server: this.server }), false);
+  }
+
+  /** Drops the connection at once: its state is unknown and must not be trusted. */
+  destroy(reason: string): void {
+    this.fail(new ConnectionError(`connection to ${this.server} ${reason}`, { server: this.server }), true);
+  }
+
+  /**
+   * A connection keeps the process alive only while it matters: a request is in flight or a
+   * lease depends on it. An idle pooled connection never holds the process open.
+   */
+  private updateRef(): void {
+    const wanted = this.holdCount > 0 || this.head < this.pending.length;
+    if (wanted !== this.referenced) {
+      this.referenced = wanted;
+      this.socket.setKeepAlive(wanted);
+    }
+  }
+
+  private onLine(line: string): void {
+    if (this.head >= this.pending.length) {
+      // The server speaks unasked only before closing (idle timeout, line too long), or never.
+      this.destroy(`sent ${JSON.stringify(line.slice(0, 80))} with no request pending`);
+      return;
+    }
+    const entry = this.pending[this.head]!;
+    this.pending[this.head++] = undefined as unknown as Pending;
+    if (this.head > 64 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+    if (entry.request.blocking) this.blocked = false;
+    if (this.head === this.pending.length) this.updateRef();
+    const context: ErrorContext = { key: entry.request.key === '_' ? undefined : entry.request.key, command: entry.request.verb, server: this.server };
+    const result = interpretReply(line, entry.request.expect, context);
+    const callback = entry.callback;
+    entry.callback = undefined;
+    if (result instanceof DflockdError) {
+      callback?.(result, undefined);
+      // A line that is no reply leaves the framing unknown: never reuse this connection.
+      if (result.code === 'PROTOCOL_ERROR') this.destroy('sent a line that is not a dflockd reply');
+    } else {
+      callback?.(undefined, result);
+    }
+  }
+
+  private fail(error: DflockdError, destroy = true): void {
+    if (this.closeError !== undefined) return;
+    this.closeError = error;
+    this.subscription.unsubscribe();
+    if (destroy) this.socket.destroy();
+    else this.socket.close();
+    const pending = this.pending.slice(this.head);
+    this.pending.length = 0;
+    this.head = 0;
+    for (const entry of pending) {
+      const callback = entry.callback;
+      entry.callback = undefined;
+      callback?.(new ConnectionError(`${entry.request.verb} ${entry.request.key}: ${error.message}`, { key: entry.request.key, command: entry.request.verb, server: this.server, cause: error }), undefined);
+    }
+    const handlers = [...this.closeHandlers];
+    this.closeHandlers.clear();
+    for (const handler of handlers) handler(error);
+  }
+}

@@ -1,0 +1,214 @@
+import { Observable, from } from 'rxjs';
+import { ConnectionError, DflockdError } from '../errors.js';
+import { pingRequest } from '../protocol/commands.js';
+import type { Connection } from './connection.js';
+import { OpenConnectionOptions, openConnection } from './open-connection.js';
+
+/** What the pool reports about its connections. */
+export type PoolEvent =
+  | { readonly type: 'connected'; readonly server: string }
+  | { readonly type: 'disconnected'; readonly server: string; readonly error: DflockdError };
+
+/** Settings of one server's pool. */
+export interface PoolSettings extends OpenConnectionOptions {
+  /** Monotonic clock in ms. */
+  readonly now: () => number;
+  /** A connection that has sent nothing for this long is closed (no leases) or pinged (leases). */
+  readonly idleMs: number;
+  /** Most shared connections opened for non-blocking requests. */
+  readonly maxShared: number;
+  /** Where connection events go. */
+  readonly onEvent: (event: PoolEvent) => void;
+}
+
+/** Shared connections carry this many requests in flight before the pool opens another. */
+const BUSY_IN_FLIGHT = 16;
+
+/**
+ * The connections to one server.
+ *
+ * *Shared* connections carry only requests that never block the server's reader (try-lock,
+ * enqueue, renew, release, stats), pipelined; leases acquired on them live there. A *dedicated*
+ * connection is lent to one acquisition that may block in `w`; once granted it becomes shared.
+ * Connections idle past `idleMs` are closed before the server's read timeout can drop them —
+ * unless a lease lives on them, in which case they are pinged.
+ */
+export class ServerPool {
+  private readonly connections: Connection[] = [];
+  private opening: Promise<Connection> | undefined;
+  private openingCount = 0;
+  private readonly attempts = new Set<() => void>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly settings: PoolSettings) {}
+
+  /** `host:port` of this pool's server. */
+  get server(): string {
+    return `${this.settings.host}:${this.settings.port}`;
+  }
+
+  /** Open shared connections (for tests and stats). */
+  get size(): number {
+    return this.connections.length;
+  }
+
+  /** Emits a connection for non-blocking requests, then completes. */
+  shared(): Observable<Connection> {
+    return new Observable<Connection>((subscriber) => {
+      const best = this.leastBusy();
+      if (best !== undefined) {
+        if (best.inFlight >= BUSY_IN_FLIGHT && this.connections.length + this.openingCount < this.settings.maxShared) {
+          this.openShared().subscribe({ error: () => undefined });
+        }
+        subscriber.next(best);
+        subscriber.complete();
+        return undefined;
+      }
+      return this.openShared().subscribe(subscriber);
+    });
+  }
+
+  /** Emits a connection lent to the caller alone (return it with {@link adopt}), then completes. */
+  dedicated(): Observable<Connection> {
+    return new Observable<Connection>((subscriber) => {
+      const index = this.connections.findIndex((c) => c.open && c.holds === 0 && c.inFlight === 0);
+      if (index !== -1) {
+        const [conn] = this.connections.splice(index, 1);
+        subscriber.next(conn!);
+        subscriber.complete();
+        return undefined;
+      }
+      return this.open().subscribe(subscriber);
+    });
+  }
+
+  /** Takes a dedicated connection back into the shared set (if it is still usable). */
+  adopt(conn: Connection): void {
+    if (!conn.open || this.closed) {
+      if (conn.holds === 0) conn.close();
+      return;
+    }
+    if (conn.holds === 0 && this.connections.length >= this.settings.maxShared) {
+      conn.close();
+      return;
+    }
+    if (!this.connections.includes(conn)) this.connections.push(conn);
+    this.ensureSweeper();
+  }
+
+  /** Closes every connection (after flushing writes). */
+  close(): void {
+    this.closed = true;
+    for (const cancel of [...this.attempts]) cancel();
+    this.attempts.clear();
+    for (const conn of this.connections.splice(0)) conn.close();
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private leastBusy(): Connection | undefined {
+    let best: Connection | undefined;
+    for (const conn of this.connections) {
+      if (!conn.open) continue;
+      if (best === undefined || conn.inFlight < best.inFlight) best = conn;
+      if (best.inFlight === 0) break;
+    }
+    return best;
+  }
+
+  /** Opens a connection that joins the shared set; concurrent callers share one attempt. */
+  private openShared(): Observable<Connection> {
+    if (this.opening === undefined) {
+      const opening = new Promise<Connection>((resolve, reject) => {
+        const attempt = this.open().subscribe({
+          next: (conn) => {
+            this.adopt(conn);
+            resolve(conn);
+          },
+          error: reject,
+        });
+        // An attempt outlives the caller that started it (others may wait on it); close() ends it.
+        const cancel = (): void => {
+          attempt.unsubscribe();
+          reject(new ConnectionError(`connect to ${this.server} abandoned: the client is closing`, { server: this.server, command: 'connect' }));
+        };
+        this.attempts.add(cancel);
+        attempt.add(() => this.attempts.delete(cancel));
+      });
+      this.opening = opening;
+      const clear = (): void => {
+        if (this.opening === opening) this.opening = undefined;
+      };
+      opening.then(clear, clear);
+    }
+    return from(this.opening);
+  }
+
+  private open(): Observable<Connection> {
+    return new Observable<Connection>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(this.closedError());
+        return undefined;
+      }
+      this.openingCount++;
+      let counted = true;
+      const uncount = (): void => {
+        if (counted) this.openingCount--;
+        counted = false;
+      };
+      const subscription = openConnection(this.settings).subscribe({
+        next: (conn) => {
+          uncount();
+          this.settings.onEvent({ type: 'connected', server: this.server });
+          conn.onClose((error) => {
+            const index = this.connections.indexOf(conn);
+            if (index !== -1) this.connections.splice(index, 1);
+            this.settings.onEvent({ type: 'disconnected', server: this.server, error });
+          });
+          if (this.closed) {
+            conn.close();
+            subscriber.error(this.closedError());
+            return;
+          }
+          subscriber.next(conn);
+          subscriber.complete();
+        },
+        error: (error: unknown) => {
+          uncount();
+          subscriber.error(error);
+        },
+      });
+      return () => {
+        uncount();
+        subscription.unsubscribe();
+      };
+    });
+  }
+
+  private closedError(): ConnectionError {
+    return new ConnectionError(`connection to ${this.server} refused: the client is closed`, { server: this.server, command: 'connect' });
+  }
+
+  private ensureSweeper(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(10, this.settings.idleMs / 4));
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = this.settings.now();
+    for (const conn of [...this.connections]) {
+      if (!conn.open || now - conn.lastSentAt < this.settings.idleMs) continue;
+      if (conn.holds > 0) conn.send(pingRequest(), () => undefined);
+      else if (conn.inFlight === 0) {
+        this.connections.splice(this.connections.indexOf(conn), 1);
+        conn.close('closed after being idle');
+      }
+    }
+    if (this.connections.length === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}

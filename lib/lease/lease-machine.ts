@@ -1,0 +1,145 @@
+import type { DflockdError } from '../errors.js';
+import type { LockEvent, LostReason } from './events.js';
+
+/**
+ * The lease lifecycle as a pure state machine: no timers, no I/O. The driver feeds it inputs
+ * (replies, clock ticks) and carries out the effects it returns. Times are monotonic ms.
+ *
+ * ```
+ * acquiring ─► queued ─► held ⇄ renewing
+ *     │          │         │        │
+ *     └──────────┴─────────┴────────┴─► released | lost
+ * ```
+ */
+export type LeaseState =
+  | { readonly phase: 'acquiring' }
+  | { readonly phase: 'queued' }
+  | HeldState
+  | { readonly phase: 'released' }
+  | { readonly phase: 'lost'; readonly reason: LostReason };
+
+/** Held, with or without a renewal in flight. */
+export interface HeldState {
+  readonly phase: 'held' | 'renewing';
+  readonly token: string;
+  readonly leaseS: number;
+  /** `lost` is due at this time unless a renewal lands first. */
+  readonly deadline: number;
+  /** The next renewal is due at this time (while `held`). */
+  readonly renewAt: number;
+  /** When the renewal in flight was sent (while `renewing`). */
+  readonly renewSentAt: number;
+}
+
+/** What the driver reports to the machine. */
+export type LeaseInput =
+  | { readonly type: 'queued' }
+  /** Granted. `sentAt` is when the granting request was written; `confirm` asks for an immediate renewal (after a blocking wait, whose send time says nothing about the grant time). */
+  | { readonly type: 'granted'; readonly token: string; readonly leaseS: number; readonly sentAt: number; readonly now: number; readonly confirm: boolean }
+  | { readonly type: 'tick'; readonly now: number }
+  | { readonly type: 'renew-ok'; readonly leaseS: number; readonly now: number }
+  | { readonly type: 'renew-failed'; readonly reason: LostReason; readonly error: DflockdError }
+  | { readonly type: 'disconnected'; readonly reason: LostReason; readonly error: DflockdError }
+  | { readonly type: 'release' };
+
+/** What the machine asks the driver to do, in order. */
+export type LeaseEffect =
+  | { readonly type: 'emit'; readonly event: LockEvent }
+  | { readonly type: 'send-renew'; readonly token: string; readonly leaseS: number }
+  | { readonly type: 'send-release'; readonly token: string }
+  | { readonly type: 'schedule'; readonly at: number }
+  | { readonly type: 'cancel-timer' }
+  /** The connection is stalled or lost: close it (the server auto-releases what it owned). */
+  | { readonly type: 'close-connection' }
+  | { readonly type: 'complete' };
+
+/** Timing rules of one lease. */
+export interface LeaseTiming {
+  /** Renew after this fraction of the lease. */
+  readonly renewRatio: number;
+  /** Never stay silent longer than this (ms), whatever the lease: the server's idle timeout. */
+  readonly heartbeatMs: number;
+}
+
+/** Safety margin taken off every deadline: 2% of the lease, between 50 ms and 1 s. */
+export function deadlineMargin(leaseMs: number): number {
+  return Math.min(1000, Math.max(50, leaseMs * 0.02));
+}
+
+/** Time between renewals: the lease × ratio, but never longer than the heartbeat. */
+export function renewInterval(leaseMs: number, timing: LeaseTiming): number {
+  return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs);
+}
+
+/** The result of one step. */
+export interface LeaseStep {
+  readonly state: LeaseState;
+  readonly effects: readonly LeaseEffect[];
+}
+
+/** Advances the machine by one input. Inputs that make no sense in a phase are ignored (no effects). */
+export function leaseStep(key: string, state: LeaseState, input: LeaseInput, timing: LeaseTiming): LeaseStep {
+  const none: LeaseStep = { state, effects: [] };
+  switch (input.type) {
+    case 'queued':
+      return state.phase === 'acquiring' ? { state: { phase: 'queued' }, effects: [{ type: 'emit', event: { type: 'queued', key } }] } : none;
+    case 'granted': {
+      if (state.phase !== 'acquiring' && state.phase !== 'queued') return none;
+      const leaseMs = input.leaseS * 1000;
+      const base = input.confirm ? input.now : input.sentAt;
+      const held: HeldState = {
+        phase: 'held',
+        token: input.token,
+        leaseS: input.leaseS,
+        deadline: base + leaseMs - deadlineMargin(leaseMs),
+        renewAt: input.confirm ? input.now : input.sentAt + renewInterval(leaseMs, timing),
+        renewSentAt: 0,
+      };
+      const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
+      return advance(key, held, input.now, effects);
+    }
+    case 'tick':
+      return state.phase === 'held' || state.phase === 'renewing' ? advance(key, state, input.now, []) : none;
+    case 'renew-ok': {
+      if (state.phase !== 'renewing') return none;
+      const leaseMs = input.leaseS * 1000;
+      const held: HeldState = {
+        ...state,
+        phase: 'held',
+        leaseS: input.leaseS,
+        deadline: state.renewSentAt + leaseMs - deadlineMargin(leaseMs),
+        renewAt: state.renewSentAt + renewInterval(leaseMs, timing),
+      };
+      const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'renewed', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
+      return advance(key, held, input.now, effects);
+    }
+    case 'renew-failed':
+    case 'disconnected':
+      if (state.phase !== 'held' && state.phase !== 'renewing') return none;
+      return lose(key, state, input.reason, input.error, []);
+    case 'release':
+      if (state.phase === 'held' || state.phase === 'renewing') {
+        return { state: { phase: 'released' }, effects: [{ type: 'cancel-timer' }, { type: 'send-release', token: state.token }] };
+      }
+      return state.phase === 'acquiring' || state.phase === 'queued' ? { state: { phase: 'released' }, effects: [] } : none;
+  }
+}
+
+function lose(key: string, state: HeldState, reason: LostReason, error: DflockdError | undefined, before: LeaseEffect[]): LeaseStep {
+  return {
+    state: { phase: 'lost', reason },
+    effects: [...before, { type: 'cancel-timer' }, { type: 'emit', event: { type: 'lost', key, token: state.token, reason, error } }, { type: 'complete' }],
+  };
+}
+
+/** Applies the clock: lose at the deadline, renew when due, and schedule the next wake-up. */
+function advance(key: string, state: HeldState, now: number, effects: LeaseEffect[]): LeaseStep {
+  if (now >= state.deadline) return lose(key, state, 'deadline', undefined, [...effects, { type: 'close-connection' }]);
+  let next = state;
+  if (state.phase === 'held' && now >= state.renewAt) {
+    next = { ...state, phase: 'renewing', renewSentAt: now };
+    effects.push({ type: 'send-renew', token: state.token, leaseS: state.leaseS });
+  }
+  effects.push({ type: 'schedule', at: next.phase === 'held' ? Math.min(next.renewAt, next.deadline) : next.deadline });
+  return { state: next, effects };
+}

@@ -1,0 +1,314 @@
+import { Observable, Subscription } from 'rxjs';
+import type { Connection } from '../connection/connection.js';
+import type { ServerPool } from '../connection/pool.js';
+import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError } from '../errors.js';
+import {
+  Request,
+  enqueueRequest,
+  lockRequest,
+  pingRequest,
+  releaseRequest,
+  renewRequest,
+  semEnqueueRequest,
+  semLockRequest,
+  waitRequest,
+} from '../protocol/commands.js';
+import type { Reply } from '../protocol/replies.js';
+import type { Clock, ResolvedLockOptions } from '../options.js';
+import type { LockEvent, LostReason } from './events.js';
+import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, leaseStep } from './lease-machine.js';
+
+/** What the lease driver reports besides the lock events: release outcomes and teardown failures. */
+export type LeaseReport =
+  | { readonly type: 'event'; readonly event: LockEvent; readonly server: string }
+  | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string; readonly ok: boolean; readonly error?: DflockdError }
+  | { readonly type: 'release-pending'; readonly done: Promise<void> };
+
+/** Everything one acquisition needs. */
+export interface LeaseParams {
+  readonly key: string;
+  /** Semaphore limit; `undefined` for a lock. */
+  readonly limit: number | undefined;
+  readonly options: ResolvedLockOptions;
+  readonly pool: ServerPool;
+  readonly clock: Clock;
+  /** Longest silence allowed on a connection (ms). */
+  readonly heartbeatMs: number;
+  /** Bound on connecting (ms), added to the acquire timeout for the local safety timer. */
+  readonly connectTimeoutMs: number;
+  readonly report: (report: LeaseReport) => void;
+  /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
+  readonly twoPhase?: TwoPhaseControl | undefined;
+}
+
+/**
+ * Two-phase acquisition: the stream enqueues at once on a connection of its own and reports
+ * the outcome; while queued it keeps that connection alive with pings, and waits only when
+ * `startWait` is called. A grant from the wait is confirmed with a renewal before `acquired`
+ * is emitted, so a stale token (dflockd 1.10.0) is never reported as held.
+ */
+export interface TwoPhaseControl {
+  /** Called once with the enqueue outcome. */
+  enqueued(status: 'acquired' | 'queued'): void;
+  /** Receives the function that starts the wait (blocking up to `timeoutS` seconds). */
+  setWaiter(start: (timeoutS: number) => void): void;
+}
+
+/** Extra time the local acquire timer allows beyond the server-side timeout, for the reply to travel. */
+const ACQUIRE_GRACE_MS = 1_000;
+
+/**
+ * The cold Observable behind `client.lock()` and `client.semaphore()`: acquires on subscribe,
+ * keeps the lease renewed, emits `lost` no later than the local deadline, and releases on
+ * unsubscribe in whatever phase it is.
+ */
+export function leaseStream(params: LeaseParams): Observable<LockEvent> {
+  return new Observable<LockEvent>((subscriber) => {
+    const { key, limit, options, pool, clock } = params;
+    const semaphore = limit !== undefined;
+    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs };
+    let state: LeaseState = { phase: 'acquiring' };
+    let owner: Connection | undefined;
+    let untrackOwner: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let wanted = true;
+    const steps = new Subscription();
+    const startedAt = clock.now();
+
+    const fail = (error: DflockdError): void => {
+      if (!wanted || state.phase !== 'acquiring' && state.phase !== 'queued') return;
+      state = { phase: 'released' };
+      clearTimeout(acquireTimer);
+      stopPinging();
+      subscriber.error(error);
+    };
+
+    let acquireTimer: NodeJS.Timeout | undefined;
+    const armAcquireTimer = (timeoutS: number): void => {
+      clearTimeout(acquireTimer);
+      acquireTimer = setTimeout(() => {
+        dedicated?.destroy('gave up: the acquire timeout passed with no reply');
+        fail(timeoutError('no reply from the server'));
+      }, params.connectTimeoutMs + timeoutS * 1000 + ACQUIRE_GRACE_MS);
+      acquireTimer.unref();
+    };
+    let pinger: NodeJS.Timeout | undefined;
+    const stopPinging = (): void => {
+      clearInterval(pinger);
+      pinger = undefined;
+    };
+
+    const timeoutError = (detail: string): AcquireTimeoutError =>
+      new AcquireTimeoutError(
+        `key "${key}" (${semaphore ? `semaphore, limit ${limit}` : 'lock'} on ${pool.server}): not acquired within acquireTimeoutS=${options.acquireTimeoutS} (${detail}); raise acquireTimeoutS or shorten the holders' critical sections`,
+        { key, command: semaphore ? 'sw' : 'w', server: pool.server },
+      );
+
+    const dispatch = (input: LeaseInput): void => {
+      const step = leaseStep(key, state, input, timing);
+      state = step.state;
+      for (const effect of step.effects) run(effect);
+    };
+
+    const run = (effect: LeaseEffect): void => {
+      switch (effect.type) {
+        case 'emit':
+          params.report({ type: 'event', event: effect.event, server: pool.server });
+          if (wanted) subscriber.next(effect.event);
+          return;
+        case 'schedule':
+          clearTimeout(timer);
+          timer = setTimeout(() => dispatch({ type: 'tick', now: clock.now() }), Math.max(0, effect.at - clock.now()));
+          timer.unref();
+          return;
+        case 'cancel-timer':
+          clearTimeout(timer);
+          timer = undefined;
+          return;
+        case 'send-renew':
+          owner!.send(renewRequest(key, effect.token, effect.leaseS, semaphore), (error, reply) => {
+            if (error) dispatch({ type: 'renew-failed', reason: reasonOf(error), error });
+            else if (reply?.kind === 'renewed') dispatch({ type: 'renew-ok', leaseS: reply.leaseS, now: clock.now() });
+          });
+          return;
+        case 'send-release':
+          release(owner!, effect.token);
+          return;
+        case 'close-connection':
+          owner?.destroy(`gave no renewal reply for key "${key}" before the lease deadline`);
+          return;
+        case 'complete':
+          disown();
+          if (wanted) subscriber.complete();
+          return;
+      }
+    };
+
+    /** The lease now lives on `conn`: its renewals go there, and its loss loses the lease. */
+    const own = (conn: Connection): void => {
+      owner = conn;
+      conn.holds++;
+      untrackOwner = conn.onClose((error) => {
+        if (state.phase === 'held' || state.phase === 'renewing') dispatch({ type: 'disconnected', reason: reasonOf(error), error });
+      });
+    };
+    const disown = (): void => {
+      untrackOwner?.();
+      untrackOwner = undefined;
+      if (owner !== undefined) owner.holds--;
+    };
+
+    const release = (conn: Connection, token: string, afterwards?: () => void): void => {
+      let settle: () => void = () => undefined;
+      params.report({ type: 'release-pending', done: new Promise<void>((resolve) => (settle = resolve)) });
+      conn.send(releaseRequest(key, token, semaphore), (error) => {
+        params.report({ type: 'released', key, token, server: pool.server, ok: error === undefined, ...(error ? { error } : {}) });
+        afterwards?.();
+        settle();
+      });
+    };
+
+    const granted = (conn: Connection, reply: Reply, sentAt: number, confirm: boolean): void => {
+      if (reply.kind !== 'granted' && reply.kind !== 'acquired') return;
+      clearTimeout(acquireTimer);
+      if (!wanted) {
+        // The subscriber left while the grant was on its way: hand the lock straight back.
+        release(conn, reply.token, () => pool.adopt(conn));
+        return;
+      }
+      own(conn);
+      if (conn === dedicated) {
+        dedicated = undefined;
+        pool.adopt(conn);
+      }
+      dispatch({ type: 'granted', token: reply.token, leaseS: reply.leaseS, sentAt, now: clock.now(), confirm });
+    };
+
+    let dedicated: Connection | undefined;
+
+    /** Step 1: a try-lock on a shared connection; never blocks the server's reader. */
+    const tryLock = (retry: boolean): void => {
+      const request: Request = semaphore ? semLockRequest(key, 0, limit, options.leaseTtlS) : lockRequest(key, 0, options.leaseTtlS);
+      steps.add(
+        pool.shared().subscribe({
+          next: (conn) => {
+            const sentAt = conn.send(request, (error, reply) => {
+              if (reply) granted(conn, reply, sentAt, false);
+              else if (!wanted) return;
+              else if (error!.code === 'timeout') {
+                if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
+                else enqueue();
+              } else if (error instanceof ConnectionError && retry) tryLock(false);
+              else fail(error!);
+            });
+          },
+          error: (error: DflockdError) => fail(error),
+        }),
+      );
+    };
+
+    /** Step 2: join the FIFO queue on a connection of our own, then wait there. */
+    const enqueue = (): void => {
+      const request: Request = semaphore ? semEnqueueRequest(key, limit, options.leaseTtlS) : enqueueRequest(key, options.leaseTtlS);
+      steps.add(
+        pool.dedicated().subscribe({
+          next: (conn) => {
+            dedicated = conn;
+            if (!wanted) {
+              pool.adopt(conn);
+              return;
+            }
+            const sentAt = conn.send(request, (error, reply) => {
+              if (error) {
+                if (conn.open) pool.adopt(conn);
+                fail(error);
+              } else if (reply!.kind === 'queued') {
+                if (!wanted) conn.destroy('left the queue: the subscriber unsubscribed');
+                else if (params.twoPhase) {
+                  dispatch({ type: 'queued' });
+                  // Not waiting yet: the server would drop a silent connection, and our place with it.
+                  pinger = setInterval(() => conn.send(pingRequest(), () => undefined), params.heartbeatMs);
+                  pinger.unref();
+                  clearTimeout(acquireTimer);
+                  params.twoPhase.setWaiter((timeoutS) => {
+                    stopPinging();
+                    armAcquireTimer(timeoutS);
+                    wait(conn, timeoutS);
+                  });
+                  params.twoPhase.enqueued('queued');
+                } else {
+                  dispatch({ type: 'queued' });
+                  wait(conn, remainingS());
+                }
+              } else {
+                granted(conn, reply!, sentAt, false);
+                params.twoPhase?.enqueued('acquired');
+              }
+            });
+          },
+          error: (error: DflockdError) => fail(error),
+        }),
+      );
+    };
+
+    const remainingS = (): number => Math.max(0, options.acquireTimeoutS - Math.floor((clock.now() - startedAt) / 1000));
+
+    const wait = (conn: Connection, timeoutS: number): void => {
+      conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
+        if (reply) {
+          if (params.twoPhase && reply.kind === 'granted') confirm(conn, reply.token);
+          else granted(conn, reply, clock.now(), true);
+        } else {
+          dedicated = undefined;
+          // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
+          if (error!.code === 'timeout' && conn.open) pool.adopt(conn);
+          else conn.destroy('left in an unknown state by a failed wait');
+          fail(error!.code === 'timeout' ? timeoutError('waited in the queue') : error!);
+        }
+      });
+    };
+
+    /** Checks a token from a late wait with a renewal before reporting it held. */
+    const confirm = (conn: Connection, token: string): void => {
+      const leaseS = options.leaseTtlS;
+      const sentAt = conn.send(renewRequest(key, token, leaseS, semaphore), (error, reply) => {
+        if (reply?.kind === 'renewed') granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt, false);
+        else {
+          dedicated = undefined;
+          if (conn.open) pool.adopt(conn);
+          fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
+        }
+      });
+    };
+
+    if (params.twoPhase) enqueue();
+    else {
+      armAcquireTimer(options.acquireTimeoutS);
+      tryLock(true);
+    }
+
+    return () => {
+      try {
+        wanted = false;
+        clearTimeout(acquireTimer);
+        stopPinging();
+        steps.unsubscribe();
+        if (state.phase === 'queued' && dedicated !== undefined) {
+          // Blocked in `w`: only closing the connection takes us out of the queue.
+          dedicated?.destroy('left the queue: the subscriber unsubscribed');
+          dedicated = undefined;
+        }
+        dispatch({ type: 'release' });
+        if (state.phase === 'released') disown();
+      } catch (error) {
+        params.report({ type: 'released', key, token: '', server: pool.server, ok: false, error: error instanceof DflockdError ? error : new DflockdError('TEARDOWN', String(error)) });
+      }
+    };
+  });
+}
+
+function reasonOf(error: DflockdError): LostReason {
+  if (error.code === 'error_draining') return 'server-shutdown';
+  if (error instanceof ConnectionError || error.code === 'PROTOCOL_ERROR') return 'disconnected';
+  return 'expired';
+}

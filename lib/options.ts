@@ -1,0 +1,157 @@
+import type * as tls from 'node:tls';
+import { InvalidArgumentError } from './errors.js';
+import { checkInteger, checkPositiveSeconds, checkRatio, checkToken } from './protocol/validate.js';
+import { stableHashShard } from './sharding.js';
+
+/** A server as `[host, port]`, `'host:port'` or `{ host, port }`. */
+export type ServerSpec = readonly [host: string, port: number] | string | { readonly host: string; readonly port: number };
+
+/** A normalised server address. */
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Picks the server index for a key; must return an integer in `[0, numServers)`. */
+export type ShardingStrategy = (key: string, numServers: number) => number;
+
+/** A monotonic clock in milliseconds (injectable for tests). */
+export interface Clock {
+  /** Current time in ms; only differences matter. */
+  now(): number;
+}
+
+/** Options of {@link DflockdClient} (and of the Promise facade, which accepts them too). */
+export interface ClientOptions {
+  /**
+   * One entry per dflockd server. Keys are spread over them with `shardingStrategy`.
+   * @default [['127.0.0.1', 6388]]
+   */
+  readonly servers?: readonly ServerSpec[];
+  /** Maps a key to a server index. @default stableHashShard (CRC-32, as the Python, Go and TS clients) */
+  readonly shardingStrategy?: ShardingStrategy;
+  /** TLS for every connection; verification stays on unless you set `rejectUnauthorized: false`. @default undefined (plain TCP) */
+  readonly tls?: tls.ConnectionOptions;
+  /** Sent as the first request of every connection. @default undefined (no auth) */
+  readonly authToken?: string;
+  /** Bound on TCP connect + TLS handshake + auth, in seconds. @default 10 */
+  readonly connectTimeoutS?: number;
+  /** Renew after `lease × renewRatio` seconds; in (0, 1). @default 0.5 */
+  readonly renewRatio?: number;
+  /**
+   * The server's `--read-timeout` in seconds. The server drops (and auto-releases) a connection
+   * silent that long, so every connection sends something well inside it (every 40% of it).
+   * @default 23
+   */
+  readonly serverIdleTimeoutS?: number;
+  /** Most pipelined connections per server for non-blocking requests. @default 4 */
+  readonly maxSharedConnections?: number;
+  /** Monotonic clock; tests may inject one. @default performance.now */
+  readonly clock?: Clock;
+}
+
+/** Options of one acquisition: `client.lock()`, `client.semaphore()`, and the facade. */
+export interface LockOptions {
+  /** Seconds to wait in the queue; `0` tries once. Integer ≥ 0. @default 10 */
+  readonly acquireTimeoutS?: number;
+  /** Lease length requested, in seconds; integer ≥ 1. @default the server's (33 on dflockd) */
+  readonly leaseTtlS?: number;
+  /** Per-lock override of the client's `renewRatio`. */
+  readonly renewRatio?: number;
+}
+
+/** The client defaults, frozen. */
+export const CLIENT_DEFAULTS = Object.freeze({
+  servers: Object.freeze([Object.freeze({ host: '127.0.0.1', port: 6388 })]) as readonly ServerAddress[],
+  connectTimeoutS: 10,
+  renewRatio: 0.5,
+  serverIdleTimeoutS: 23,
+  maxSharedConnections: 4,
+});
+
+/** The acquisition defaults, frozen. */
+export const LOCK_DEFAULTS = Object.freeze({ acquireTimeoutS: 10 });
+
+/** Client options after validation, every field filled. */
+export interface ResolvedClientOptions {
+  readonly servers: readonly ServerAddress[];
+  readonly shardingStrategy: ShardingStrategy;
+  readonly tls: tls.ConnectionOptions | undefined;
+  readonly authToken: string | undefined;
+  readonly connectTimeoutS: number;
+  readonly renewRatio: number;
+  readonly serverIdleTimeoutS: number;
+  readonly maxSharedConnections: number;
+  readonly clock: Clock;
+}
+
+/** Lock options after validation. */
+export interface ResolvedLockOptions {
+  readonly acquireTimeoutS: number;
+  readonly leaseTtlS: number | undefined;
+  readonly renewRatio: number;
+}
+
+const monotonic: Clock = Object.freeze({ now: () => performance.now() });
+
+/** Validates client options, naming the first bad one in an {@link InvalidArgumentError}. */
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'must be an object');
+  const strategy = options.shardingStrategy ?? stableHashShard;
+  if (typeof strategy !== 'function') throw new InvalidArgumentError('shardingStrategy', 'must be a function (key, numServers) => index');
+  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
+    throw new InvalidArgumentError('tls', 'must be a tls.ConnectionOptions object');
+  }
+  return Object.freeze({
+    servers: resolveServers(options.servers),
+    shardingStrategy: strategy,
+    tls: options.tls,
+    authToken: options.authToken === undefined ? undefined : checkToken(options.authToken, 'authToken'),
+    connectTimeoutS: options.connectTimeoutS === undefined ? CLIENT_DEFAULTS.connectTimeoutS : checkPositiveSeconds(options.connectTimeoutS, 'connectTimeoutS'),
+    renewRatio: options.renewRatio === undefined ? CLIENT_DEFAULTS.renewRatio : checkRatio(options.renewRatio, 'renewRatio'),
+    serverIdleTimeoutS:
+      options.serverIdleTimeoutS === undefined ? CLIENT_DEFAULTS.serverIdleTimeoutS : checkPositiveSeconds(options.serverIdleTimeoutS, 'serverIdleTimeoutS'),
+    maxSharedConnections:
+      options.maxSharedConnections === undefined ? CLIENT_DEFAULTS.maxSharedConnections : checkInteger(options.maxSharedConnections, 'maxSharedConnections', 1),
+    clock: options.clock ?? monotonic,
+  });
+}
+
+/** Validates one acquisition's options against the client's. */
+export function resolveLockOptions(options: LockOptions | undefined, client: Pick<ResolvedClientOptions, 'renewRatio'>): ResolvedLockOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('options', 'must be an object');
+  return {
+    acquireTimeoutS: o.acquireTimeoutS === undefined ? LOCK_DEFAULTS.acquireTimeoutS : checkInteger(o.acquireTimeoutS, 'acquireTimeoutS', 0),
+    leaseTtlS: o.leaseTtlS === undefined ? undefined : checkInteger(o.leaseTtlS, 'leaseTtlS', 1),
+    renewRatio: o.renewRatio === undefined ? client.renewRatio : checkRatio(o.renewRatio, 'renewRatio'),
+  };
+}
+
+/** Normalises the `servers` option; every entry must have a host and a port in 1…65535. */
+export function resolveServers(servers: readonly ServerSpec[] | undefined): readonly ServerAddress[] {
+  if (servers === undefined) return CLIENT_DEFAULTS.servers;
+  if (!Array.isArray(servers) || servers.length === 0) throw new InvalidArgumentError('servers', 'must be a non-empty array of [host, port], "host:port" or {host, port}');
+  return Object.freeze(servers.map((spec, i) => Object.freeze(parseServer(spec as ServerSpec, `servers[${i}]`))));
+}
+
+/** Parses one server spec (`'host:port'`, `'[::1]:6388'`, `[host, port]`, `{ host, port }`). */
+export function parseServer(spec: ServerSpec, argument = 'server'): ServerAddress {
+  let host: unknown;
+  let port: unknown;
+  if (typeof spec === 'string') {
+    const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(spec.trim());
+    if (m === null) throw new InvalidArgumentError(argument, `expected "host:port", got ${JSON.stringify(spec)}`);
+    host = m[1] ?? m[2];
+    port = Number(m[3]);
+  } else if (Array.isArray(spec)) {
+    [host, port] = spec as unknown[];
+  } else if (typeof spec === 'object' && spec !== null) {
+    ({ host, port } = spec as { host: unknown; port: unknown });
+  } else {
+    throw new InvalidArgumentError(argument, `expected [host, port], "host:port" or {host, port}, got ${String(spec)}`);
+  }
+  if (typeof host !== 'string' || host.length === 0 || /\s/.test(host)) throw new InvalidArgumentError(argument, `host must be a non-empty string without spaces, got ${JSON.stringify(host)}`);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(argument, `port must be an integer in 1…65535, got ${String(port)}`);
+  return { host, port };
+}

@@ -1,0 +1,81 @@
+import { ProtocolError } from '../errors.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Default bound on one reply line. Replies are short except `stats`, whose JSON grows with
+ * the number of keys (about 100 bytes a key), so the bound is generous.
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Turns a stream of chunks into lines: splits on LF only, strips every trailing CR
+ * (as the server does), decodes UTF-8 per complete line so a character split across
+ * chunks is never mangled, and refuses a line longer than `maxLineBytes`.
+ *
+ * @example
+ * ```ts
+ * const d = new LineDecoder();
+ * d.push(Buffer.from('ok 1')); // []
+ * d.push(Buffer.from('\n'));   // ['ok 1']
+ * ```
+ */
+export class LineDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxLineBytes: number = DEFAULT_MAX_REPLY_BYTES) {}
+
+  /** Bytes held for an unterminated line. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  /** Feeds one chunk; returns the lines it completed (possibly none). Throws {@link ProtocolError} on an oversized line. */
+  push(chunk: Buffer): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    let nl = chunk.indexOf(LF, start);
+    while (nl !== -1) {
+      let line: Buffer;
+      if (this.pendingBytes === 0) {
+        line = chunk.subarray(start, nl);
+      } else {
+        this.pending.push(chunk.subarray(start, nl));
+        line = Buffer.concat(this.pending, this.pendingBytes + nl - start);
+        this.pending = [];
+        this.pendingBytes = 0;
+      }
+      if (line.length > this.maxLineBytes) this.tooLong(line.length);
+      lines.push(decodeLine(line));
+      start = nl + 1;
+      nl = chunk.indexOf(LF, start);
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > this.maxLineBytes) this.tooLong(this.pendingBytes);
+      // Copy: the caller may reuse its buffer, and a view would pin the whole chunk.
+      this.pending.push(Buffer.from(rest));
+    }
+    return lines;
+  }
+
+  private tooLong(bytes: number): never {
+    this.pending = [];
+    this.pendingBytes = 0;
+    throw new ProtocolError(`reply line exceeds ${this.maxLineBytes} bytes (${bytes} bytes without a newline)`);
+  }
+}
+
+function decodeLine(line: Buffer): string {
+  let end = line.length;
+  while (end > 0 && line[end - 1] === CR) end--;
+  return line.toString('utf8', 0, end);
+}
+
+/** Encodes one request: exactly three LF-terminated lines, as the server frames them. */
+export function encodeRequest(cmd: string, key: string, arg: string): string {
+  return `${cmd}\n${key}\n${arg}\n`;
+}

@@ -1,0 +1,102 @@
+import { checkInteger, checkKey, checkToken } from './validate.js';
+
+/**
+ * The wire verbs, named as this package names its commands. Read side by side with PROTOCOL.md §1.4.
+ */
+export const WIRE_VERBS = Object.freeze({
+  lock: 'l',
+  release: 'r',
+  renew: 'n',
+  enqueue: 'e',
+  wait: 'w',
+  semLock: 'sl',
+  semRelease: 'sr',
+  semRenew: 'sn',
+  semEnqueue: 'se',
+  semWait: 'sw',
+  auth: 'auth',
+  stats: 'stats',
+  ping: 'ping',
+} as const);
+
+/** A command name of {@link WIRE_VERBS}. */
+export type CommandName = keyof typeof WIRE_VERBS;
+
+/** What a successful reply to a command looks like; anything else is an error status or a protocol error. */
+export type ExpectedReply = 'grant' | 'enqueue' | 'renewed' | 'ok' | 'stats' | 'ping';
+
+/** One request, validated and ready to frame: three lines `verb`, `key`, `arg`. */
+export interface Request {
+  /** The command name (`lock`, `semWait`, …). */
+  readonly name: CommandName;
+  /** The wire verb (`l`, `sw`, …). */
+  readonly verb: string;
+  /** Line 2. */
+  readonly key: string;
+  /** Line 3. */
+  readonly arg: string;
+  /** The reply shape that means success. */
+  readonly expect: ExpectedReply;
+  /** True when the server may block the connection while serving it (`l`/`sl`/`w`/`sw` with a timeout > 0). */
+  readonly blocking: boolean;
+}
+
+function request(name: CommandName, key: string, arg: string, expect: ExpectedReply, blocking = false): Request {
+  return { name, verb: WIRE_VERBS[name], key, arg, expect, blocking };
+}
+
+const lease = (leaseS: number | undefined, argument = 'leaseTtlS'): string =>
+  leaseS === undefined ? '' : ` ${checkInteger(leaseS, argument, 1)}`;
+
+/** `l key timeout [lease]`: acquire a lock, blocking up to `timeoutS` (0 = try once). */
+export function lockRequest(key: string, timeoutS: number, leaseS?: number): Request {
+  const t = checkInteger(timeoutS, 'acquireTimeoutS', 0);
+  return request('lock', checkKey(key), `${t}${lease(leaseS)}`, 'grant', t > 0);
+}
+
+/** `sl key timeout limit [lease]`: acquire a semaphore slot. */
+export function semLockRequest(key: string, timeoutS: number, limit: number, leaseS?: number): Request {
+  const t = checkInteger(timeoutS, 'acquireTimeoutS', 0);
+  return request('semLock', checkKey(key), `${t} ${checkInteger(limit, 'limit', 1)}${lease(leaseS)}`, 'grant', t > 0);
+}
+
+/** `r key token` / `sr key token`: release. */
+export function releaseRequest(key: string, token: string, semaphore = false): Request {
+  return request(semaphore ? 'semRelease' : 'release', checkKey(key), checkToken(token), 'ok');
+}
+
+/** `n key token [lease]` / `sn …`: renew. Always pass the lease: a bare renew resets it to the server default. */
+export function renewRequest(key: string, token: string, leaseS?: number, semaphore = false): Request {
+  return request(semaphore ? 'semRenew' : 'renew', checkKey(key), `${checkToken(token)}${lease(leaseS)}`, 'renewed');
+}
+
+/** `e key [lease]`: join the queue without blocking. */
+export function enqueueRequest(key: string, leaseS?: number): Request {
+  return request('enqueue', checkKey(key), leaseS === undefined ? '' : String(checkInteger(leaseS, 'leaseTtlS', 1)), 'enqueue');
+}
+
+/** `se key limit [lease]`: join a semaphore's queue without blocking. */
+export function semEnqueueRequest(key: string, limit: number, leaseS?: number): Request {
+  return request('semEnqueue', checkKey(key), `${checkInteger(limit, 'limit', 1)}${lease(leaseS)}`, 'enqueue');
+}
+
+/** `w key timeout` / `sw …`: wait for the place taken by enqueue. */
+export function waitRequest(key: string, timeoutS: number, semaphore = false): Request {
+  const t = checkInteger(timeoutS, 'timeoutS', 0);
+  return request(semaphore ? 'semWait' : 'wait', checkKey(key), String(t), 'grant', t > 0);
+}
+
+/** `auth _ token`: must be the first request when the server has a token. */
+export function authRequest(token: string): Request {
+  return request('auth', '_', checkToken(token, 'authToken'), 'ok');
+}
+
+/** `stats _ _`: a JSON snapshot of the server. */
+export function statsRequest(): Request {
+  return request('stats', '_', '', 'stats');
+}
+
+/** `ping _ _`: a heartbeat. dflockd ≥ 1.14 answers `ok`; 1.10 answers `error` but still counts it as traffic. */
+export function pingRequest(): Request {
+  return request('ping', '_', '', 'ping');
+}

@@ -1,0 +1,86 @@
+import { DflockdError, ErrorContext, ProtocolError, errorFromStatus } from '../errors.js';
+import type { ExpectedReply } from './commands.js';
+
+/** A reply line, parsed. Raw strings never leave `protocol/`: everything above switches on `kind`. */
+export type Reply =
+  /** `ok` — release, auth, ping. */
+  | { readonly kind: 'ok' }
+  /** `ok <token> <lease>` — l, sl, w, sw. */
+  | { readonly kind: 'granted'; readonly token: string; readonly leaseS: number }
+  /** `acquired <token> <lease>` — e, se granted at once. */
+  | { readonly kind: 'acquired'; readonly token: string; readonly leaseS: number }
+  /** `queued` — e, se. */
+  | { readonly kind: 'queued' }
+  /** `ok <lease>` — n, sn: the new lease length. */
+  | { readonly kind: 'renewed'; readonly leaseS: number }
+  /** `ok {json}` — stats. */
+  | { readonly kind: 'stats'; readonly json: Readonly<Record<string, unknown>> }
+  /** `timeout`, `error`, `error_*` with an optional detail (`error_not_leader host:port`). */
+  | { readonly kind: 'status'; readonly status: string; readonly detail: string | undefined };
+
+const DECIMAL = /^\d+$/;
+const WORD = /^\S+$/;
+
+/** Parses one reply line; `undefined` when the line is not a dflockd reply at all. */
+export function parseReply(line: string): Reply | undefined {
+  if (line === 'ok') return { kind: 'ok' };
+  if (line === 'queued') return { kind: 'queued' };
+  if (line === 'timeout' || line === 'error') return { kind: 'status', status: line, detail: undefined };
+  if (line.startsWith('ok {')) {
+    try {
+      const json: unknown = JSON.parse(line.slice(3));
+      if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+        return { kind: 'stats', json: json as Record<string, unknown> };
+      }
+    } catch {
+      // Not JSON: fall through to "not a reply".
+    }
+    return undefined;
+  }
+  const parts = line.split(' ');
+  if (parts[0] === 'ok') {
+    if (parts.length === 2 && DECIMAL.test(parts[1]!)) return { kind: 'renewed', leaseS: Number(parts[1]) };
+    if (parts.length === 3 && WORD.test(parts[1]!) && DECIMAL.test(parts[2]!)) {
+      return { kind: 'granted', token: parts[1]!, leaseS: Number(parts[2]) };
+    }
+    return undefined;
+  }
+  if (parts[0] === 'acquired' && parts.length === 3 && WORD.test(parts[1]!) && DECIMAL.test(parts[2]!)) {
+    return { kind: 'acquired', token: parts[1]!, leaseS: Number(parts[2]) };
+  }
+  if (parts[0]!.startsWith('error_') && WORD.test(parts[0]!)) {
+    return { kind: 'status', status: parts[0]!, detail: parts.length > 1 ? parts.slice(1).join(' ') : undefined };
+  }
+  return undefined;
+}
+
+const ACCEPTS: Readonly<Record<ExpectedReply, readonly Reply['kind'][]>> = {
+  grant: ['granted'],
+  enqueue: ['acquired', 'queued'],
+  renewed: ['renewed'],
+  ok: ['ok'],
+  stats: ['stats'],
+  // dflockd 1.10 has no `ping` and answers `error`, which still resets the idle clock.
+  ping: ['ok'],
+};
+
+/**
+ * Reads a reply line for a request that expected `expect`: the parsed success reply, or the
+ * error to raise (a status error, or {@link ProtocolError} for a line that does not fit).
+ */
+export function interpretReply(line: string, expect: ExpectedReply, context: ErrorContext): Reply | DflockdError {
+  const reply = parseReply(line);
+  if (reply === undefined) {
+    return new ProtocolError(`${describe(context)}: unexpected reply ${JSON.stringify(line.slice(0, 120))}`, context);
+  }
+  if (ACCEPTS[expect].includes(reply.kind)) return reply;
+  if (reply.kind === 'status') {
+    if (expect === 'ping' && reply.status === 'error') return { kind: 'ok' };
+    return errorFromStatus(reply.status, reply.detail, context);
+  }
+  return new ProtocolError(`${describe(context)}: reply ${JSON.stringify(line.slice(0, 120))} does not answer this command`, context);
+}
+
+function describe(context: ErrorContext): string {
+  return `${context.key !== undefined ? `key "${context.key}" ` : ''}${context.command ?? 'request'}${context.server ? ` on ${context.server}` : ''}`;
+}

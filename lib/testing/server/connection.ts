@@ -1,0 +1,245 @@
+/**
+ * One client connection, handled the way dflockd's per-connection goroutine
+ * does: optional auth handshake, then one request at a time in order, a read
+ * deadline per line (never while a request is blocked or a write is pending),
+ * and cleanup when the loop ends.
+ *
+ * @module
+ */
+
+import * as crypto from 'node:crypto';
+import type * as net from 'node:net';
+import type { CommandHandlers, RequestOrigin } from './handlers.js';
+import { LINE_TOO_LONG, LineReader } from './line-reader.js';
+import type { RequestParser } from './request-parser.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly parser: RequestParser;
+  readonly handlers: CommandHandlers;
+  /** The configured auth token as bytes, or undefined when auth is off. */
+  readonly authToken: Buffer | undefined;
+  readonly readTimeoutMs: number;
+  /** 0 disables the write deadline. */
+  readonly writeTimeoutMs: number;
+  /** The request loop ended: release what the connection owned (if configured) and forget it. */
+  connectionEnded(conn: ServerConnection): void;
+}
+
+const enum State {
+  Reading,
+  Blocked,
+  Writing,
+  AuthFailed,
+  Closed,
+}
+
+type ReadFailure = 'eof' | 'timeout' | 'too-long';
+
+const MAX_DELAY = 2_147_483_647;
+// dflockd sleeps this long after error_auth to slow down guessing.
+const AUTH_FAILURE_DELAY_MS = 100;
+
+/** Server side of one accepted connection. */
+export class ServerConnection implements RequestOrigin {
+  private state = State.Reading;
+  private authenticated: boolean;
+  private readonly reader = new LineReader();
+  private readonly lines: string[] = ['', '', ''];
+  private lineCount = 0;
+  // Counts consumed lines, so the deadline is armed once per line awaited.
+  private lineSeq = 0;
+  private armedSeq = -1;
+  private deadlineAt = 0;
+  private draining = false;
+  private eof = false;
+  private readTimer: NodeJS.Timeout | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** Connection id, from 1 per accepted connection (`owner_conn_id` in stats). */
+    readonly id: number,
+    private readonly socket: net.Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.authenticated = host.authToken === undefined;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+      if (this.state === State.Reading) this.pump();
+    });
+    socket.on('end', () => this.onEof());
+    socket.on('error', () => this.onEof());
+    socket.on('close', () => this.onEof());
+    socket.on('drain', () => this.onDrain());
+    socket.resume();
+    this.pump();
+  }
+
+  /** Whether a request of this connection is blocked in `l`/`sl`/`w`/`sw`. */
+  get isBlocked(): boolean {
+    return this.state === State.Blocked;
+  }
+
+  /** Delivers the reply of a blocked request (deferred: the grant may come from inside another request). */
+  resume(reply: string): void {
+    queueMicrotask(() => {
+      if (this.state !== State.Blocked) return;
+      this.state = State.Reading;
+      this.socket.resume();
+      if (this.reply(reply)) this.pump();
+    });
+  }
+
+  /** Ends the connection now (server stop); pending replies are still flushed. */
+  close(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    clearTimeout(this.readTimer);
+    clearTimeout(this.writeTimer);
+    this.host.connectionEnded(this);
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.destroySoon();
+    // A peer that never reads would keep the flush (and the socket) pending forever.
+    setTimeout(() => socket.destroy(), Math.max(this.host.writeTimeoutMs, 1000)).unref();
+  }
+
+  private pump(): void {
+    while (this.state === State.Reading) {
+      if (this.draining) {
+        // Go drains the over-long line up to its LF (or EOF/deadline), then fails.
+        if (this.reader.drain() || this.eof) this.failRead('too-long');
+        else this.armDeadline();
+        return;
+      }
+      const line = this.reader.next();
+      if (line === null) {
+        if (this.eof) this.failRead('eof');
+        else this.armDeadline();
+        return;
+      }
+      if (line === LINE_TOO_LONG) {
+        this.draining = true;
+        continue;
+      }
+      this.lineSeq++;
+      this.lines[this.lineCount++] = line;
+      if (this.lineCount === 3) {
+        this.lineCount = 0;
+        this.dispatch(this.lines[0]!, this.lines[1]!, this.lines[2]!);
+      }
+    }
+  }
+
+  private dispatch(cmd: string, key: string, arg: string): void {
+    const req = this.host.parser.parse(cmd, key, arg);
+    if (!this.authenticated) {
+      if (typeof req === 'object' && req.cmd === 'auth' && this.tokenMatches(req.token)) {
+        this.authenticated = true;
+        this.reply('ok\n');
+      } else {
+        this.rejectAuth();
+      }
+      return;
+    }
+    // Parse errors consumed all three lines, so the connection stays usable.
+    if (typeof req === 'number') {
+      this.reply('error\n');
+      return;
+    }
+    const reply = this.host.handlers.handle(this, req);
+    if (reply !== null) {
+      this.reply(reply);
+      return;
+    }
+    // Blocked: nothing more is read (not even EOF) until the reply is known.
+    this.state = State.Blocked;
+    this.socket.pause();
+  }
+
+  // Writes a reply; a failed or stalled write ends the connection like Go's write error.
+  private reply(line: string): boolean {
+    if (!this.write(line)) {
+      this.close();
+      return false;
+    }
+    return true;
+  }
+
+  private write(line: string): boolean {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return false;
+    if (socket.write(line, 'latin1') || this.state !== State.Reading) return true;
+    // Go blocks in Write: stop reading until the client takes the data or the deadline passes.
+    this.state = State.Writing;
+    socket.pause();
+    if (this.host.writeTimeoutMs > 0) {
+      this.writeTimer = setTimeout(() => {
+        socket.destroy();
+        this.close();
+      }, Math.min(this.host.writeTimeoutMs, MAX_DELAY));
+      this.writeTimer.unref();
+    }
+    return true;
+  }
+
+  private onDrain(): void {
+    if (this.state !== State.Writing) return;
+    clearTimeout(this.writeTimer);
+    this.state = State.Reading;
+    this.socket.resume();
+    this.pump();
+  }
+
+  private onEof(): void {
+    this.eof = true;
+    if (this.state === State.Reading) this.pump();
+    else if (this.state === State.Writing && this.socket.destroyed) this.close();
+  }
+
+  private failRead(kind: ReadFailure): void {
+    if (!this.authenticated) {
+      this.rejectAuth();
+      return;
+    }
+    if (kind !== 'eof') this.write('error\n');
+    this.close();
+  }
+
+  private rejectAuth(): void {
+    this.write('error_auth\n');
+    this.state = State.AuthFailed;
+    clearTimeout(this.readTimer);
+    this.socket.pause();
+    setTimeout(() => this.close(), AUTH_FAILURE_DELAY_MS).unref();
+  }
+
+  private tokenMatches(token: string): boolean {
+    const expected = this.host.authToken!;
+    const given = Buffer.from(token, 'latin1');
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  }
+
+  private armDeadline(): void {
+    if (this.armedSeq === this.lineSeq) return;
+    this.armedSeq = this.lineSeq;
+    this.deadlineAt = performance.now() + this.host.readTimeoutMs;
+    if (this.readTimer) this.readTimer.refresh();
+    else this.scheduleReadTimer(this.host.readTimeoutMs);
+  }
+
+  private scheduleReadTimer(ms: number): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.onReadTimer(), Math.min(ms, MAX_DELAY));
+    this.readTimer.unref();
+  }
+
+  private onReadTimer(): void {
+    // Only a read that is actually waiting for this line can time out.
+    if (this.state !== State.Reading || this.armedSeq !== this.lineSeq) return;
+    const left = this.deadlineAt - performance.now();
+    if (left > 1) this.scheduleReadTimer(left);
+    else this.failRead('timeout');
+  }
+}

@@ -1,0 +1,156 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Observable, Subject } from 'rxjs';
+import { ConnectTimeoutError, ConnectionError, DflockdError } from '../errors.js';
+import { DEFAULT_MAX_REPLY_BYTES, LineDecoder } from '../protocol/codec.js';
+
+/** Where and how to open one socket. */
+export interface LineSocketOptions {
+  /** Server host name or address. */
+  readonly host: string;
+  /** Server TCP port. */
+  readonly port: number;
+  /** TLS options; plain TCP when absent. Certificate verification stays on unless you set `rejectUnauthorized: false`. */
+  readonly tls?: tls.ConnectionOptions | undefined;
+  /** Bound on TCP connect plus TLS handshake, in seconds. @default 10 */
+  readonly connectTimeoutS?: number | undefined;
+  /** Longest line accepted before the socket fails with a ProtocolError. @default 16 MiB */
+  readonly maxLineBytes?: number | undefined;
+}
+
+/**
+ * One connected socket seen as lines. `lines$` is hot: it emits every decoded line, completes
+ * when the peer closes, and errors on a socket error or an oversized line.
+ */
+export interface LineSocket {
+  /** The decoded lines, in order. */
+  readonly lines$: Observable<string>;
+  /** `host:port` of the peer. */
+  readonly remote: string;
+  /** True until the socket is closed from either side. */
+  readonly open: boolean;
+  /** Writes text as is (frame it with `encodeRequest`); writes in one tick are coalesced. */
+  send(text: string): void;
+  /** Ends the socket after pending writes are flushed. Idempotent; never throws. */
+  close(): void;
+  /** Destroys the socket at once, dropping pending writes. Idempotent; never throws. */
+  destroy(): void;
+  /** Whether this socket keeps the Node process alive. */
+  setKeepAlive(ref: boolean): void;
+}
+
+/** Time allowed to flush writes after close() before the socket is destroyed anyway. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Opens a TCP (or TLS) socket and emits it once as a {@link LineSocket} when it is ready
+ * (connected, and for TLS, handshaken and verified). Unsubscribing destroys it.
+ *
+ * @example
+ * ```ts
+ * connectLineSocket({ host: '127.0.0.1', port: 6388 }).subscribe((s) => {
+ *   s.lines$.subscribe((line) => console.log(line));
+ *   s.send('stats\n_\n\n');
+ * });
+ * ```
+ */
+export function connectLineSocket(options: LineSocketOptions): Observable<LineSocket> {
+  return new Observable<LineSocket>((subscriber) => {
+    const remote = `${options.host}:${options.port}`;
+    const timeoutMs = (options.connectTimeoutS ?? 10) * 1000;
+    const socket: net.Socket = options.tls
+      ? tls.connect({ servername: net.isIP(options.host) ? undefined : options.host, ...options.tls, host: options.host, port: options.port })
+      : net.connect({ host: options.host, port: options.port });
+    const lines = new Subject<string>();
+    const decoder = new LineDecoder(options.maxLineBytes ?? DEFAULT_MAX_REPLY_BYTES);
+    let ready = false;
+    let open = true;
+    let corked = false;
+
+    const fail = (error: DflockdError): void => {
+      open = false;
+      socket.destroy();
+      if (ready) lines.error(error);
+      else subscriber.error(error);
+    };
+    const timer = setTimeout(
+      () => fail(new ConnectTimeoutError(`connect to ${remote} took longer than connectTimeoutS=${timeoutMs / 1000}; raise connectTimeoutS or check the server`, { server: remote, command: 'connect' })),
+      timeoutMs,
+    );
+    timer.unref();
+
+    socket.setNoDelay(true);
+    socket.on(options.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      ready = true;
+      subscriber.next(lineSocket);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let decoded: string[];
+      try {
+        decoded = decoder.push(chunk);
+      } catch (error) {
+        fail(error as DflockdError);
+        return;
+      }
+      for (const line of decoded) lines.next(line);
+    });
+    socket.on('error', (cause: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!open) return;
+      const what = ready ? 'connection to' : 'connect to';
+      fail(new ConnectionError(`${what} ${remote} failed: ${cause.code ?? cause.message}`, { server: remote, command: 'connect', cause }));
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const wasOpen = open;
+      open = false;
+      if (!ready) {
+        if (wasOpen) subscriber.error(new ConnectionError(`connection to ${remote} closed during connect`, { server: remote, command: 'connect' }));
+        return;
+      }
+      // A Subject ignores complete() after error(), so a failed socket keeps its error.
+      lines.complete();
+    });
+
+    const lineSocket: LineSocket = {
+      lines$: lines.asObservable(),
+      remote,
+      get open() {
+        return open && !socket.destroyed;
+      },
+      send(text: string): void {
+        if (!open || socket.destroyed) return;
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(() => {
+            corked = false;
+            socket.uncork();
+          });
+        }
+        socket.write(text);
+      },
+      close(): void {
+        if (socket.destroyed) return;
+        open = false;
+        socket.end();
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      },
+      destroy(): void {
+        open = false;
+        socket.destroy();
+      },
+      setKeepAlive(ref: boolean): void {
+        if (ref) socket.ref();
+        else socket.unref();
+      },
+    };
+
+    return () => {
+      clearTimeout(timer);
+      open = false;
+      socket.destroy();
+    };
+  });
+}
