@@ -63,8 +63,8 @@ export class FaultProxy {
   /**
    * Emits each connection once its upstream socket has connected, before any
    * byte is forwarded: a fault set synchronously in the subscriber applies
-   * from the first byte. Completes on `stop()`. Hot: subscribe before the
-   * client connects.
+   * from the first byte (after an `await`, the first bytes may already have
+   * passed). Completes on `stop()`. Hot: subscribe before the client connects.
    *
    * @example
    * ```ts

@@ -126,8 +126,8 @@ async function startServer({ echo = true, mirrorEnd = true } = {}): Promise<Test
   return { port: (server.address() as net.AddressInfo).port, peers, peer, close };
 }
 
-async function connect(port: number): Promise<Peer> {
-  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+async function connect(port: number, { allowHalfOpen = false } = {}): Promise<Peer> {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
   const p = new Peer(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -162,9 +162,13 @@ async function setup(
 }
 
 /** Connects a client through the proxy; resolves with both ends of the proxied pair. */
-async function through(proxy: FaultProxy, server: TestServer): Promise<{ client: Peer; connection: FaultConnection; upstream: Peer }> {
+async function through(
+  proxy: FaultProxy,
+  server: TestServer,
+  clientOptions: Parameters<typeof connect>[1] = {},
+): Promise<{ client: Peer; connection: FaultConnection; upstream: Peer }> {
   const accepted = firstValueFrom(proxy.connection$);
-  const client = await connect(proxy.port);
+  const client = await connect(proxy.port, clientOptions);
   cleanups.push(() => void client.socket.destroy());
   const connection = await accepted;
   const upstream = await server.peer(connection.id - 1);
@@ -313,6 +317,20 @@ describe('FaultProxy black-hole', () => {
     expect(connection.bytesDropped).toBe(0);
   });
 
+  it('stays bounded while holding: the proxy stops reading and the sender backs up', async () => {
+    const { server, proxy } = await setup({}, { maxQueuedBytes: 64 * 1024 });
+    const { client, connection, upstream } = await through(proxy, server);
+    proxy.blackhole();
+    const payload = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    client.socket.write(payload);
+    await upstream.expectQuietFor();
+    expect(connection.queuedBytes).toBe(0); // held in kernel and Node buffers, not in the proxy's queue
+    expect(client.socket.writableLength).toBeGreaterThan(0);
+    proxy.heal();
+    await client.untilBytes(payload.length);
+    expect(client.data.equals(payload)).toBe(true);
+  });
+
   it("mode 'drop' discards bytes; after heal() only new ones flow", async () => {
     const { server, proxy } = await setup();
     const { client, connection, upstream } = await through(proxy, server);
@@ -400,7 +418,7 @@ describe('FaultProxy closing faults', () => {
 
   it("halfClose('toClient'): the client reads EOF, its writes still arrive", async () => {
     const { server, proxy } = await setup({ echo: false, mirrorEnd: false });
-    const { client, connection, upstream } = await through(proxy, server);
+    const { client, connection, upstream } = await through(proxy, server, { allowHalfOpen: true });
     connection.halfClose('toClient');
     await client.ended;
     client.socket.write('request\n');
@@ -419,7 +437,8 @@ describe('FaultProxy closing faults', () => {
     expect(await refused.closed).toBeUndefined();
 
     proxy.refuseNew(true, { reset: true });
-    const reset = await connect(proxy.port);
+    // The RST may beat the client's own connect callback: either way the error is ECONNRESET.
+    const reset = new Peer(net.connect({ port: proxy.port, host: '127.0.0.1' }));
     expect((await reset.closed)?.code).toBe('ECONNRESET');
     expect(emitted).toEqual([]);
     expect(server.peers).toHaveLength(1);

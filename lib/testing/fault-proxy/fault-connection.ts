@@ -22,7 +22,7 @@ export interface FaultConnectionInit {
 }
 
 /**
- * One client connection through a {@link FaultProxy} and its upstream socket
+ * One client connection through a `FaultProxy` and its upstream socket
  * to the target. Faults set here affect this connection only, and last until
  * changed, `heal()`ed, or overwritten by the proxy-wide call of the same name.
  *
@@ -46,7 +46,7 @@ export class FaultConnection {
   private readonly toClient: Pipe;
   private openSockets = 2;
 
-  /** @internal Created by {@link FaultProxy} for each accepted client. */
+  /** @internal Created by `FaultProxy` for each accepted client. */
   constructor(init: FaultConnectionInit) {
     this.id = init.id;
     this.clientSocket = init.client;
@@ -122,7 +122,7 @@ export class FaultConnection {
   }
 
   /**
-   * Stops forwarding without closing anything; see {@link BlackholeMode} for
+   * Stops forwarding without closing anything; see `BlackholeMode` for
    * what happens to the bytes. `heal()` lifts it.
    *
    * @example

@@ -54,6 +54,7 @@ export class ServerConnection implements RequestOrigin {
   private draining = false;
   private eof = false;
   private readTimer: NodeJS.Timeout | undefined;
+  private readTimerIsFull = false;
   private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -225,12 +226,14 @@ export class ServerConnection implements RequestOrigin {
     if (this.armedSeq === this.lineSeq) return;
     this.armedSeq = this.lineSeq;
     this.deadlineAt = performance.now() + this.host.readTimeoutMs;
-    if (this.readTimer) this.readTimer.refresh();
+    // refresh() re-arms with the timer's own delay: cheap, but only right for a full-length timer.
+    if (this.readTimer && this.readTimerIsFull) this.readTimer.refresh();
     else this.scheduleReadTimer(this.host.readTimeoutMs);
   }
 
   private scheduleReadTimer(ms: number): void {
     clearTimeout(this.readTimer);
+    this.readTimerIsFull = ms === this.host.readTimeoutMs;
     this.readTimer = setTimeout(() => this.onReadTimer(), Math.min(ms, MAX_DELAY));
     this.readTimer.unref();
   }

@@ -98,7 +98,7 @@ interface Lease {
 export class RequestParser {
   private readonly defaultLease: Lease;
 
-  constructor(private readonly defaultLeaseNs: bigint) {
+  constructor(defaultLeaseNs: bigint) {
     this.defaultLease = Object.freeze({ leaseMs: durationMs(defaultLeaseNs), leaseSec: durationSeconds(defaultLeaseNs) });
   }
 

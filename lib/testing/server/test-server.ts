@@ -1,0 +1,261 @@
+/**
+ * {@link DflockdTestServer}: an in-process server that speaks the dflockd
+ * v1.10 wire protocol with the same observable behaviour (see PROTOCOL.md,
+ * Part 1), for tests, demos and benchmarks without a Go binary.
+ *
+ * @module
+ */
+
+import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { type ConnectionHost, ServerConnection } from './connection.js';
+import { durationSeconds, optionSecondsToDuration } from './go-text.js';
+import { CommandHandlers } from './handlers.js';
+import { type DflockdTestServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
+import { RequestParser } from './request-parser.js';
+import { ResourceTable } from './resource-table.js';
+import { type DflockdServerStats, parseStats, renderStats } from './stats.js';
+import { type Cancelable, after, every } from './timers.js';
+import { TokenSource } from './tokens.js';
+
+export type { DflockdTestServerOptions } from './options.js';
+export type { DflockdServerStats, IdleStats, LockStats, SemaphoreStats } from './stats.js';
+
+/** How {@link DflockdTestServer.stop} ends the server. */
+export interface StopOptions {
+  /**
+   * `false` (default): close everything at once. Blocked requests still get
+   * their `error` reply before every connection is closed.
+   *
+   * `true`: dflockd's SIGTERM behaviour. The listener closes (new connections
+   * are refused), blocked `l`/`sl`/`w`/`sw` get `error`, lease sweeps and GC
+   * stop, existing connections are served normally until they leave, and any
+   * left after `shutdownTimeout` seconds are force-closed (0 = wait forever).
+   */
+  readonly graceful?: boolean;
+}
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping';
+
+const noop = (): void => undefined;
+
+/**
+ * An in-process dflockd v1.10-compatible lock server.
+ *
+ * It reproduces the protocol rule by rule: 3-line framing and the 256-byte line
+ * limit, FIFO grants per key, lease expiry sweeps, semaphores sharing the lock
+ * key space, two-phase `e`/`w`, auth, TLS, the per-line read timeout,
+ * max-locks/waiters/connections, auto-release on disconnect, idle-key GC and
+ * the exact `stats` JSON. The one deliberate difference: a two-phase `w` never
+ * returns a token whose lease was already swept (dflockd v1.10.1 behaviour).
+ *
+ * @example
+ * ```ts
+ * const server = new DflockdTestServer({ port: 0, leaseSweepInterval: 0.1 });
+ * const port = await server.start();
+ * // ... connect clients to 127.0.0.1:port ...
+ * await server.stop();
+ * ```
+ */
+export class DflockdTestServer {
+  /** The validated options, defaults filled in. */
+  readonly options: ResolvedServerOptions;
+
+  private phase: Phase = 'idle';
+  private listener: net.Server | undefined;
+  private secureContext: tls.SecureContext | undefined;
+  private boundPort = 0;
+  private nextConnId = 1;
+  private table!: ResourceTable;
+  private handlers!: CommandHandlers;
+  private connectionHost!: ConnectionHost;
+  private readonly parser: RequestParser;
+  private readonly defaultLeaseSec: number;
+  private readonly authToken: Buffer | undefined;
+  private readonly connections = new Set<ServerConnection>();
+  private readonly sockets = new Set<net.Socket>();
+  private timers: Cancelable[] = [];
+  private stopping: Promise<void> | undefined;
+  private forceClose: (() => void) | undefined;
+  private onConnectionsGone: (() => void) | undefined;
+
+  /** Validates the options (throws a RangeError/TypeError naming the bad one); nothing is bound yet. */
+  constructor(options: DflockdTestServerOptions = {}) {
+    this.options = resolveServerOptions(options);
+    const leaseNs = optionSecondsToDuration(this.options.defaultLeaseTtl);
+    this.parser = new RequestParser(leaseNs);
+    this.defaultLeaseSec = durationSeconds(leaseNs);
+    this.authToken = this.options.authToken === undefined ? undefined : Buffer.from(this.options.authToken, 'utf8');
+  }
+
+  /** The bound port once started (the configured one before). */
+  get port(): number {
+    return this.boundPort || this.options.port;
+  }
+
+  /** The bind host. */
+  get host(): string {
+    return this.options.host;
+  }
+
+  /** `host:port` to connect to (IPv6 hosts in brackets). */
+  get address(): string {
+    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  /** Whether the listener accepts connections. */
+  get listening(): boolean {
+    return this.phase === 'running';
+  }
+
+  /** Whether the listener uses TLS. */
+  get tls(): boolean {
+    return this.options.tlsCert !== undefined;
+  }
+
+  /** Connections currently handled (the `connections` figure of `stats`). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Requests currently blocked in `l`/`sl`/`w`/`sw`: lets a test await "queued" without sleeping. */
+  get blockedCount(): number {
+    return this.phase === 'idle' ? 0 : this.handlers.blockedCount;
+  }
+
+  /**
+   * A snapshot of the lock state, exactly the document the `stats` command
+   * returns (same snake_case fields), as objects.
+   */
+  stats(): DflockdServerStats {
+    if (this.phase === 'idle') {
+      return { connections: 0, locks: [], semaphores: [], idle_locks: [], idle_semaphores: [] };
+    }
+    return parseStats(renderStats(this.table, this.connections.size));
+  }
+
+  /**
+   * Binds the listener (loading the TLS files first if configured) and starts
+   * the lease sweep and GC timers. Resolves with the bound port. Each start
+   * begins with empty state, as a restarted dflockd does.
+   */
+  async start(): Promise<number> {
+    if (this.phase !== 'idle') throw new Error(`DflockdTestServer: start() called while ${this.phase}`);
+    this.phase = 'starting';
+    try {
+      if (this.options.tlsCert !== undefined && this.options.tlsKey !== undefined) {
+        const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
+        this.secureContext = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+      }
+      this.table = new ResourceTable(
+        { maxLocks: this.options.maxLocks, maxWaiters: this.options.maxWaiters, gcMaxIdleMs: this.options.gcMaxIdle * 1000 },
+        new TokenSource(),
+        () => performance.now(),
+      );
+      this.handlers = new CommandHandlers(this.table, this.defaultLeaseSec, () => this.connections.size);
+      this.connectionHost = {
+        parser: this.parser,
+        handlers: this.handlers,
+        authToken: this.authToken,
+        readTimeoutMs: this.options.readTimeout * 1000,
+        writeTimeoutMs: this.options.writeTimeout * 1000,
+        connectionEnded: (conn) => this.connectionEnded(conn),
+      };
+      this.nextConnId = 1;
+      const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen(this.options.port, this.options.host, () => {
+          listener.off('error', reject);
+          resolve();
+        });
+      });
+      listener.on('error', noop);
+      this.listener = listener;
+      this.boundPort = (listener.address() as net.AddressInfo).port;
+      this.timers = [
+        every(this.options.leaseSweepInterval * 1000, () => this.table.sweep()),
+        every(this.options.gcInterval * 1000, () => this.table.collectGarbage()),
+      ];
+      this.phase = 'running';
+      return this.boundPort;
+    } catch (err) {
+      this.phase = 'idle';
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the server; resolves once the listener and every socket are closed.
+   * Safe to call repeatedly; a fast stop during a graceful one force-closes at once.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.stopping) {
+      if (!options.graceful) this.forceClose?.();
+      return this.stopping;
+    }
+    if (this.phase !== 'running') return Promise.resolve();
+    this.phase = 'stopping';
+    this.stopping = this.shutdown(options.graceful === true).finally(() => {
+      this.stopping = undefined;
+      this.forceClose = undefined;
+      this.phase = 'idle';
+    });
+    return this.stopping;
+  }
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    const listenerClosed = new Promise<void>((resolve) => this.listener!.close(() => resolve()));
+    for (const timer of this.timers) timer.cancel();
+    this.timers = [];
+    this.handlers.beginShutdown();
+    // Let the `error` replies of the cancelled requests be written first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (graceful && this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const deadline = this.options.shutdownTimeout > 0 ? after(this.options.shutdownTimeout * 1000, resolve) : undefined;
+        this.forceClose = resolve;
+        this.onConnectionsGone = () => {
+          deadline?.cancel();
+          resolve();
+        };
+      });
+      this.onConnectionsGone = undefined;
+    }
+    for (const conn of [...this.connections]) conn.close();
+    await Promise.all([listenerClosed, this.socketsClosed()]);
+    this.listener = undefined;
+  }
+
+  private socketsClosed(): Promise<void> {
+    const open = [...this.sockets].filter((s) => !s.closed);
+    return Promise.all(open.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())))).then(noop);
+  }
+
+  private accept(raw: net.Socket): void {
+    raw.on('error', noop);
+    this.sockets.add(raw);
+    raw.once('close', () => this.sockets.delete(raw));
+    const max = this.options.maxConnections;
+    if (this.phase !== 'running' || (max > 0 && this.connections.size >= max)) {
+      // dflockd accepts, then closes without a word; unread data turns this into a reset.
+      raw.destroy();
+      return;
+    }
+    let socket: net.Socket = raw;
+    if (this.secureContext) {
+      // Wrapped by hand so the TCP accept (ids, max-connections) precedes the
+      // handshake, which then runs under the first line's read deadline, as in Go.
+      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    }
+    const conn = new ServerConnection(this.nextConnId++, socket, this.connectionHost);
+    this.connections.add(conn);
+  }
+
+  private connectionEnded(conn: ServerConnection): void {
+    this.connections.delete(conn);
+    if (this.options.autoReleaseOnDisconnect) this.table.cleanupConnection(conn.id);
+    if (this.connections.size === 0) this.onConnectionsGone?.();
+  }
+}

@@ -1,0 +1,22 @@
+import { DflockdTestServer } from '../../../lib/testing/server/test-server';
+import { RawClient, grant } from './raw-client';
+test('smoke', async () => {
+  const s = new DflockdTestServer({ port: 0 });
+  const port = await s.start();
+  const a = await RawClient.connect(port);
+  const r = await a.request('l', 'k1', '10');
+  console.log(r);
+  const g = grant(r);
+  console.log(await a.request('n', 'k1', g.token));
+  console.log(await a.request('n', 'k1', g.token + ' 60'));
+  console.log(await a.request('r', 'k1', g.token));
+  console.log(await a.request('r', 'k1', g.token));
+  a.send('l\r\nk2\r\n0\r\n'); console.log(await a.line());
+  console.log(await a.request('l', 'k3', '+0 +7'));
+  console.log(await a.request('l', 'k', '0 0'));
+  console.log(await a.request('w', 'nokey2', '0'));
+  console.log(await a.request('auth', '_', 'whatever'));
+  console.log(await a.request('stats', '', ''));
+  await RawClient.closeAll();
+  await s.stop();
+});
