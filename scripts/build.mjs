@@ -17,3 +17,4 @@ for (const [dir, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
 }
 chmodSync('dist/cjs/cli/main.js', 0o755);
 run('tsconfig.examples.json');
+run('tsconfig.tools.json');
