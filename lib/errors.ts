@@ -193,7 +193,7 @@ const STATUS_TABLE: Readonly<Record<string, { readonly cls: ErrorClass; readonly
  */
 export function errorFromStatus(status: string, detail: string | undefined, context: ErrorContext = {}): DflockdError {
   const where = describeContext(context);
-  const row = STATUS_TABLE[status];
+  const row = Object.hasOwn(STATUS_TABLE, status) ? STATUS_TABLE[status] : undefined;
   if (row === undefined) {
     return new DflockdError(status, `${where}: server replied "${status}${detail ? ` ${detail}` : ''}"`, context);
   }

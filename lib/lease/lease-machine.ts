@@ -66,9 +66,12 @@ export function deadlineMargin(leaseMs: number): number {
   return Math.min(1000, Math.max(50, leaseMs * 0.02));
 }
 
-/** Time between renewals: the lease × ratio, but never longer than the heartbeat. */
+/**
+ * Time between renewals: the lease × ratio, but never longer than the heartbeat, and always a
+ * margin before the deadline (a ratio close to 1 would otherwise schedule the renewal too late).
+ */
 export function renewInterval(leaseMs: number, timing: LeaseTiming): number {
-  return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs);
+  return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs, leaseMs - 2 * deadlineMargin(leaseMs));
 }
 
 /** The result of one step. */

@@ -563,3 +563,15 @@ describe('a whole lease lifetime on a fake clock', () => {
     expect(runs.some((r) => !r.released && r.oks.length >= 20)).toBe(true);
   });
 });
+
+describe('a renew ratio close to 1', () => {
+  test.each([0.96, 0.99, 0.999])('ratio %p still renews before the deadline', (renewRatio) => {
+    const timing = { renewRatio, heartbeatMs: 9_200 };
+    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 5, sentAt: 0, now: 10, confirm: false }, timing);
+    const held = step.state as { renewAt: number; deadline: number };
+    expect(held.renewAt).toBeLessThan(held.deadline);
+    const tick = leaseStep('k', step.state, { type: 'tick', now: held.renewAt }, timing);
+    expect(tick.effects.map((e) => e.type)).toContain('send-renew');
+    expect(tick.state.phase).toBe('renewing');
+  });
+});
