@@ -170,6 +170,13 @@ export class InvalidArgumentError extends DflockdError {
   }
 }
 
+/** `INVALID_STATE`: a facade method was called in a state where it cannot work (e.g. acquire() while holding). */
+export class InvalidStateError extends DflockdError {
+  constructor(message: string, key: string) {
+    super('INVALID_STATE', message, { key });
+  }
+}
+
 type ErrorClass = new (message: string, context?: ErrorContext) => DflockdError;
 
 /** One row per server status: the class raised and what to tell the user to change. */

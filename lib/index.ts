@@ -34,6 +34,7 @@ export {
   DflockdError,
   DrainingError,
   InvalidArgumentError,
+  InvalidStateError,
   LeaseExpiredError,
   LeaseLostError,
   LimitMismatchError,

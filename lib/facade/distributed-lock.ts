@@ -1,6 +1,6 @@
 import { Observable, Subject, Subscription, filter, firstValueFrom } from 'rxjs';
 import { DflockdClient } from '../client.js';
-import { AcquireTimeoutError, DflockdError, InvalidArgumentError, LeaseLostError, NotEnqueuedError } from '../errors.js';
+import { AcquireTimeoutError, InvalidArgumentError, InvalidStateError, LeaseLostError, NotEnqueuedError } from '../errors.js';
 import type { TwoPhaseControl } from '../lease/lease-stream.js';
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
 import { ClientOptions, LockOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';
@@ -26,13 +26,6 @@ export interface HeldLock extends AsyncDisposable {
 }
 
 type Phase = 'idle' | 'acquiring' | 'enqueued' | 'waiting' | 'held';
-
-/** `INVALID_STATE`: a facade method was called in a state where it cannot work (e.g. acquire() while holding). */
-export class InvalidStateError extends DflockdError {
-  constructor(message: string, key: string) {
-    super('INVALID_STATE', message, { key });
-  }
-}
 
 /**
  * The Promise API, with the Python client's methods: `acquire`/`release`, two-phase

@@ -171,7 +171,7 @@ describe('--max-connections 2 (§1.3)', () => {
     await waitFor(() => fx.server.connectionCount === 2, 2000, 'two connections');
     const c = await RawClient.connect(fx.port);
     c.send('stats\n\n\n');
-    await c.closed;
+    await c.eof();
     expect(c.received).toEqual([]);
     expect([undefined, 'ECONNRESET', 'EPIPE']).toContain(c.error?.code);
     await Promise.all([a.destroy(), b.destroy()]);
