@@ -56,6 +56,7 @@ export class ServerConnection implements RequestOrigin {
   private readTimer: NodeJS.Timeout | undefined;
   private readTimerIsFull = false;
   private writeTimer: NodeJS.Timeout | undefined;
+  private handshaking: boolean;
 
   constructor(
     /** Connection id, from 1 per accepted connection (`owner_conn_id` in stats). */
@@ -64,6 +65,9 @@ export class ServerConnection implements RequestOrigin {
     private readonly host: ConnectionHost,
   ) {
     this.authenticated = host.authToken === undefined;
+    // A TLS socket whose handshake never completed cannot flush anything.
+    this.handshaking = 'encrypted' in socket;
+    if (this.handshaking) socket.once('secure', () => (this.handshaking = false));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.reader.push(chunk);
@@ -101,6 +105,10 @@ export class ServerConnection implements RequestOrigin {
     this.host.connectionEnded(this);
     const socket = this.socket;
     if (socket.destroyed) return;
+    if (this.handshaking) {
+      socket.destroy();
+      return;
+    }
     socket.destroySoon();
     // A peer that never reads would keep the flush (and the socket) pending forever.
     setTimeout(() => socket.destroy(), Math.max(this.host.writeTimeoutMs, 1000)).unref();

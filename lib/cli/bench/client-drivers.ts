@@ -1,0 +1,153 @@
+/**
+ * The client's workloads for (a)/(d) and (b), written as a user would: `client.lock()`, take
+ * the first `acquired`, unsubscribe, and wait for `client.events$` to report the release
+ * acknowledged before the next round (the baseline waits for its `r` reply too).
+ *
+ * @module
+ */
+
+import type { Subscription } from 'rxjs';
+import type { DflockdClient } from '../../client.js';
+import type { LockEvent } from '../../lease/events.js';
+import type { LockOptions } from '../../options.js';
+import { LatencySample } from './stats.js';
+import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, runWorkers } from './trial.js';
+
+const LOCK_OPTIONS: LockOptions = Object.freeze({ acquireTimeoutS: 10 });
+
+/** Routes `released` / `release-failed` events of one client to whoever waits for that token. */
+class ReleaseAcks {
+  private readonly waiting = new Map<string, (ok: boolean) => void>();
+  private readonly subscription: Subscription;
+
+  constructor(client: DflockdClient) {
+    this.subscription = client.events$.subscribe((event) => {
+      if (event.type !== 'released' && event.type !== 'release-failed') return;
+      const callback = this.waiting.get(event.token);
+      if (callback === undefined) return;
+      this.waiting.delete(event.token);
+      callback(event.type === 'released');
+    });
+  }
+
+  expect(token: string, callback: (ok: boolean) => void): void {
+    this.waiting.set(token, callback);
+  }
+
+  dispose(): void {
+    this.subscription.unsubscribe();
+    this.waiting.clear();
+  }
+}
+
+/**
+ * One round of "subscribe, take `acquired`, unsubscribe": calls `onAcquired` with the token and
+ * returns nothing; the caller waits for the release via {@link ReleaseAcks}.
+ */
+function acquireOnce(client: DflockdClient, key: string, onAcquired: (event: LockEvent & { type: 'acquired' }, release: () => void) => void, onError: () => void): void {
+  let subscription: Subscription | undefined;
+  let releaseEarly = false;
+  let held = false;
+  const release = (): void => {
+    if (subscription !== undefined) subscription.unsubscribe();
+    else releaseEarly = true;
+  };
+  subscription = client.lock(key, LOCK_OPTIONS).subscribe({
+    next: (event) => {
+      if (event.type !== 'acquired' || held) return;
+      held = true;
+      onAcquired(event, release);
+    },
+    error: onError,
+  });
+  if (releaseEarly) subscription.unsubscribe();
+}
+
+/** (a)/(d): worker `i` acquires and releases `keys[i]` through `client`. */
+export function clientUncontended(client: DflockdClient, keys: readonly string[]): ThroughputDriver & { dispose(): void } {
+  const acks = new ReleaseAcks(client);
+  return {
+    dispose: () => acks.dispose(),
+    async run(rounds: number, onOp: () => void): Promise<ThroughputTrial> {
+      const sample = new LatencySample(keys.length * rounds);
+      let errors = 0;
+      const elapsedMs = await runWorkers(keys.length, (i, done) => {
+        const key = keys[i]!;
+        let round = 0;
+        let startedAt = 0;
+        const onReleased = (ok: boolean): void => {
+          if (ok) sample.record(performance.now() - startedAt);
+          else errors++;
+          onOp();
+          next();
+        };
+        const onAcquired = (event: { token: string }, release: () => void): void => {
+          acks.expect(event.token, onReleased);
+          release();
+        };
+        const onError = (): void => {
+          errors++;
+          onOp();
+          next();
+        };
+        const next = (): void => {
+          if (round++ === rounds) {
+            done();
+            return;
+          }
+          startedAt = performance.now();
+          acquireOnce(client, key, onAcquired, onError);
+        };
+        next();
+      });
+      const ops = sample.count;
+      return { ops, errors, elapsedMs, opsPerS: (ops * 1000) / elapsedMs, latency: sample.summary() };
+    },
+  };
+}
+
+/** (b): `workers` subscriptions contend for `key`; each releases as soon as it holds. */
+export function clientHandoff(client: DflockdClient, key: string, workers: number): HandoffDriver & { dispose(): void } {
+  const acks = new ReleaseAcks(client);
+  return {
+    dispose: () => acks.dispose(),
+    async run(rounds: number, onOp: () => void): Promise<HandoffTrial> {
+      const sample = new LatencySample(workers * rounds);
+      let errors = 0;
+      let acquisitions = 0;
+      let releaseSentAt = Number.NEGATIVE_INFINITY;
+      const elapsedMs = await runWorkers(workers, (_i, done) => {
+        let round = 0;
+        let requestedAt = 0;
+        const onReleased = (ok: boolean): void => {
+          if (!ok) errors++;
+          next();
+        };
+        const onAcquired = (event: { token: string }, release: () => void): void => {
+          const now = performance.now();
+          acquisitions++;
+          // Only a worker that was already waiting when the lock was released is a hand-off.
+          if (requestedAt < releaseSentAt) sample.record(now - releaseSentAt);
+          onOp();
+          acks.expect(event.token, onReleased);
+          releaseSentAt = performance.now();
+          release();
+        };
+        const onError = (): void => {
+          errors++;
+          next();
+        };
+        const next = (): void => {
+          if (round++ === rounds) {
+            done();
+            return;
+          }
+          requestedAt = performance.now();
+          acquireOnce(client, key, onAcquired, onError);
+        };
+        next();
+      });
+      return { acquisitions, errors, elapsedMs, acquisitionsPerS: (acquisitions * 1000) / elapsedMs, handoff: sample.summary() };
+    },
+  };
+}

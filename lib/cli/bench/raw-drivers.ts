@@ -1,0 +1,101 @@
+/**
+ * The baseline's workloads for (a)/(d) and (b), over {@link RawConnection}s: one socket per
+ * worker, `l key 10` then `r key token`, each waiting for its reply.
+ *
+ * @module
+ */
+
+import { RawConnection, grantToken } from './raw-socket.js';
+import { LatencySample } from './stats.js';
+import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, runWorkers } from './trial.js';
+
+/** (a)/(d): worker `i` locks and releases `keys[i]` on `conns[i]`. */
+export function rawUncontended(conns: readonly RawConnection[], keys: readonly string[]): ThroughputDriver {
+  const lockText = keys.map((key) => `l\n${key}\n10\n`);
+  return {
+    async run(rounds: number, onOp: () => void): Promise<ThroughputTrial> {
+      const sample = new LatencySample(conns.length * rounds);
+      let errors = 0;
+      const elapsedMs = await runWorkers(conns.length, (i, done) => {
+        const conn = conns[i]!;
+        const key = keys[i]!;
+        const lock = lockText[i]!;
+        let round = 0;
+        let startedAt = 0;
+        const next = (): void => {
+          if (round++ === rounds) {
+            done();
+            return;
+          }
+          startedAt = performance.now();
+          conn.request(lock, onGrant);
+        };
+        const onGrant = (line: string | undefined): void => {
+          const token = grantToken(line);
+          if (token === undefined) {
+            errors++;
+            next();
+            return;
+          }
+          conn.request(`r\n${key}\n${token}\n`, onReleased);
+        };
+        const onReleased = (line: string | undefined): void => {
+          if (line === 'ok') sample.record(performance.now() - startedAt);
+          else errors++;
+          onOp();
+          next();
+        };
+        next();
+      });
+      const ops = sample.count;
+      return { ops, errors, elapsedMs, opsPerS: (ops * 1000) / elapsedMs, latency: sample.summary() };
+    },
+  };
+}
+
+/** (b): every worker contends for `key`, each on its own socket, blocking in `l key 10`. */
+export function rawHandoff(conns: readonly RawConnection[], key: string): HandoffDriver {
+  const lock = `l\n${key}\n10\n`;
+  return {
+    async run(rounds: number, onOp: () => void): Promise<HandoffTrial> {
+      const sample = new LatencySample(conns.length * rounds);
+      let errors = 0;
+      let acquisitions = 0;
+      let releaseSentAt = Number.NEGATIVE_INFINITY;
+      const elapsedMs = await runWorkers(conns.length, (i, done) => {
+        const conn = conns[i]!;
+        let round = 0;
+        let requestedAt = 0;
+        const next = (): void => {
+          if (round++ === rounds) {
+            done();
+            return;
+          }
+          requestedAt = performance.now();
+          conn.request(lock, onGrant);
+        };
+        const onGrant = (line: string | undefined): void => {
+          const now = performance.now();
+          const token = grantToken(line);
+          if (token === undefined) {
+            errors++;
+            next();
+            return;
+          }
+          acquisitions++;
+          // Only a worker that was already waiting when the lock was released is a hand-off.
+          if (requestedAt < releaseSentAt) sample.record(now - releaseSentAt);
+          onOp();
+          releaseSentAt = performance.now();
+          conn.request(`r\n${key}\n${token}\n`, onReleased);
+        };
+        const onReleased = (line: string | undefined): void => {
+          if (line !== 'ok') errors++;
+          next();
+        };
+        next();
+      });
+      return { acquisitions, errors, elapsedMs, acquisitionsPerS: (acquisitions * 1000) / elapsedMs, handoff: sample.summary() };
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import type { ClientEvent, DflockdClient } from '../../lib/index.js';
+import { DflockdTestServer, type DflockdTestServerOptions } from '../../lib/testing/index.js';
+import { type RawStats, rawStats } from '../helpers/server.js';
+
+/** Set to a dflockd binary to run the reliability suite against the real server (integer-second flags only). */
+export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
+
+/** The lease sweep interval to ask for: sub-second in process, whole seconds for the real dflockd. */
+export const SWEEP_S = REAL_SERVER_BIN ? 1 : 0.1;
+
+/** How late a timer may fire on a busy test machine before "no later than the deadline" counts as broken. */
+export const TIMER_SLACK_MS = 100;
+
+/** A server on a chosen port, restartable on that port by starting another one. */
+export interface PortServer {
+  readonly port: number;
+  readonly servers: Array<[string, number]>;
+  stats(): Promise<RawStats>;
+  /** In process: closes everything at once. Real dflockd: SIGKILL. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server on `port` (0 = any free port): the in-process DflockdTestServer, or the real
+ * dflockd binary when DFLOCKD_REAL_SERVER_BIN is set. The restart tests need a fixed port, which
+ * the shared helper does not offer.
+ */
+export async function startServerAt(port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'> = {}): Promise<PortServer> {
+  if (REAL_SERVER_BIN) return startRealAt(REAL_SERVER_BIN, port === 0 ? await freePort() : port, options);
+  const server = new DflockdTestServer({ ...options, port, host: '127.0.0.1' });
+  const bound = await server.start();
+  return {
+    port: bound,
+    servers: [['127.0.0.1', bound]],
+    stats: () => rawStats(bound, options.authToken),
+    stop: () => server.stop(),
+  };
+}
+
+async function startRealAt(bin: string, port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'>): Promise<PortServer> {
+  const flags = Object.entries(options).map(([name, value]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let i = 0; i < 150 && child.exitCode === null; i++) {
+    if (await canConnect(port)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    servers: [['127.0.0.1', port]],
+    stats: () => rawStats(port, options.authToken),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Client sockets still open towards `port` (any side we did not create ourselves is excluded). */
+export function socketsTo(port: number, exclude: ReadonlySet<net.Socket> = new Set()): net.Socket[] {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h): h is net.Socket => h instanceof net.Socket && !h.destroyed && h.remotePort === port && !exclude.has(h));
+}
+
+/** Ref'd timers alive in the process (unref'd ones never keep it running). */
+export function refTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+/**
+ * After `client.close()`: no socket to `port` may remain (bounded wait for sockets already
+ * closing to finish), and no ref'd timer beyond `baselineTimers` (counted before the client).
+ */
+export async function expectNoLeaks(port: number, baselineTimers: number, exclude?: ReadonlySet<net.Socket>): Promise<void> {
+  for (let i = 0; i < 150 && socketsTo(port, exclude).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(socketsTo(port, exclude).map((s) => `${s.localPort}->${s.remotePort}`)).toEqual([]);
+  expect(refTimers()).toBeLessThanOrEqual(baselineTimers);
+}
+
+/** Everything a client reported on events$, with a monotonic timestamp each. */
+export function recordEvents(client: DflockdClient): Array<{ t: number; event: ClientEvent }> {
+  const out: Array<{ t: number; event: ClientEvent }> = [];
+  client.events$.subscribe((event) => out.push({ t: performance.now(), event }));
+  return out;
+}
+
+/** Resolves when `check` holds, polling every `everyMs` up to `tries` times; for server-side state with no event to await. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, tries = 150, everyMs = 20): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** One request the fake server read: the three lines. */
+export interface FakeRequest {
+  readonly cmd: string;
+  readonly key: string;
+  readonly arg: string;
+}
+
+/** What the fake server does with a request: write bytes (or nothing), then maybe close. */
+export interface FakeAction {
+  readonly write?: string | Buffer;
+  /** `'end'`: FIN after the write. */
+  readonly close?: 'end';
+}
+
+/** One connection to the fake server. */
+export interface FakeConnection {
+  readonly index: number;
+  readonly requests: FakeRequest[];
+  /** Resolves when the client closed or reset its side. */
+  readonly closedByClient: Promise<void>;
+  /** True once the client ended or destroyed the socket. */
+  clientGone: boolean;
+}
+
+/**
+ * A scripted line server over node:net (not a mock of net): reads 3-line requests and answers
+ * each with whatever the script says, so a test can make a "server" send lines dflockd never would.
+ */
+export class FakeServer {
+  readonly connections: FakeConnection[] = [];
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(script: (request: FakeRequest, connection: FakeConnection) => FakeAction) {
+    this.server = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      let gone!: () => void;
+      const conn: FakeConnection = {
+        index: this.connections.length,
+        requests: [],
+        closedByClient: new Promise<void>((resolve) => (gone = resolve)),
+        clientGone: false,
+      };
+      this.connections.push(conn);
+      const markGone = (): void => {
+        conn.clientGone = true;
+        gone();
+      };
+      socket.once('end', markGone);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        markGone();
+      });
+      let buffer = '';
+      const lines: string[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8');
+        let nl = buffer.indexOf('\n');
+        while (nl !== -1) {
+          lines.push(buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf('\n');
+        }
+        while (lines.length >= 3 && !socket.destroyed) {
+          const [cmd, key, arg] = lines.splice(0, 3) as [string, string, string];
+          const request = { cmd, key, arg };
+          conn.requests.push(request);
+          const action = script(request, conn);
+          if (action.write !== undefined) socket.write(action.write);
+          if (action.close === 'end') socket.end();
+        }
+      });
+    });
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
+
+/** A plausible dflockd token. */
+export function fakeToken(n: number): string {
+  return n.toString(16).padStart(32, '0');
+}
