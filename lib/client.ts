@@ -126,7 +126,14 @@ export class DflockdClient implements AsyncDisposable {
   close(): Promise<void> {
     if (this.closing === undefined) {
       for (const stop of [...this.active]) stop();
-      this.closing = Promise.all([...this.pendingReleases]).then(() => {
+      // A stalled server must not make close() hang: releases get connectTimeoutS to be acknowledged.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.connectTimeoutS * 1000);
+        timer.unref();
+      });
+      this.closing = Promise.race([Promise.all([...this.pendingReleases]), bound]).then(() => {
+        clearTimeout(timer);
         for (const pool of this.pools) pool.close();
         this.eventsSubject.complete();
       });
@@ -167,6 +174,7 @@ export class DflockdClient implements AsyncDisposable {
         pool,
         clock: this.options.clock,
         heartbeatMs: this.options.serverIdleTimeoutS * 1000 * HEARTBEAT_SHARE,
+        idleTimeoutMs: this.options.serverIdleTimeoutS * 1000,
         connectTimeoutMs: this.options.connectTimeoutS * 1000,
         report: (report) => this.onReport(report),
         twoPhase,

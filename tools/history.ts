@@ -87,7 +87,8 @@ export function claimsOf(history: readonly HistoryEvent[]): { claims: Claim[]; m
     for (const e of events.slice(1)) {
       if (e.kind === 'acquired') bad(e, `granted twice (again at ${ms(e.t)}): a token must never be reused`);
       else if (e.kind === 'renewed') {
-        if (e.expiresAt !== undefined) deadline = Math.max(deadline === Infinity ? e.expiresAt : deadline, e.expiresAt);
+        // The last deadline counts, even if shorter: the client believes the newest one.
+        if (e.expiresAt !== undefined && e.t < end) deadline = e.expiresAt;
       } else if (e.t < end) {
         end = e.t;
         endedBy = e.kind;

@@ -36,28 +36,33 @@ export const EXIT = Object.freeze({
   NOT_FOUND: 127,
 });
 
+const EXIT_ROWS: ReadonlyArray<readonly [code: string, meaning: string, only?: 'run']> = [
+  ["CMD's own", "CMD's exit status; 128+N if CMD was killed by signal N", 'run'],
+  ['0', 'success'],
+  ['64', 'usage error (bad flag, missing argument, invalid key)'],
+  ['69', 'cannot connect, or the server refused (max locks/waiters, limit mismatch)'],
+  ['70', 'internal error'],
+  ['75', 'the lock or slot was not acquired within --timeout', 'run'],
+  ['76', 'the lease was lost while CMD ran (CMD got SIGTERM, then SIGKILL)', 'run'],
+  ['77', 'the server refused the auth token'],
+  ['126, 127', 'CMD cannot be executed / was not found', 'run'],
+  ['128+N', 'interrupted by signal N before CMD started', 'run'],
+];
+
 /**
- * The exit-code table as printed by `--help`.
+ * The exit-code table as printed by `--help`: every code, or those of one command.
  *
  * @example
  * ```ts
- * process.stdout.write(EXIT_HELP);
+ * process.stdout.write(exitHelp('stats'));
  * ```
  */
-export const EXIT_HELP = [
-  'Exit status:',
-  "  CMD's own     run: CMD's exit status; 128+N if CMD was killed by signal N",
-  '  0             stats: success',
-  '  64            usage error (bad flag, missing argument, invalid key)',
-  '  69            cannot connect, or the server refused (max locks/waiters, limit mismatch)',
-  '  70            internal error',
-  '  75            run: the lock or slot was not acquired within --timeout',
-  '  76            run: the lease was lost while CMD ran (CMD got SIGTERM, then SIGKILL)',
-  '  77            the server refused the auth token',
-  '  126, 127      run: CMD cannot be executed / was not found',
-  '  128+N         run: interrupted by signal N before CMD started',
-  '',
-].join('\n');
+export function exitHelp(command?: 'run' | 'stats'): string {
+  const rows = EXIT_ROWS.filter(([, , only]) => command === undefined || only === undefined || only === command)
+    .filter(([code]) => !(command === 'run' && code === '0'))
+    .map(([code, meaning, only]) => `  ${code.padEnd(12)}  ${command === undefined && only !== undefined ? `${only}: ` : ''}${meaning}`);
+  return ['Exit status:', ...rows, ''].join('\n');
+}
 
 /**
  * The exit code for a failure reported by the client.

@@ -39,7 +39,7 @@ export const GLOBAL_OPTIONS = {
   version: { type: 'boolean' },
 } as const satisfies FlagTable;
 
-/** The parsed values of {@link GLOBAL_OPTIONS}. */
+/** The parsed values of {@link GLOBAL_OPTIONS}, as {@link clientOptionsFrom} takes them. */
 export type GlobalValues = FlagValues<typeof GLOBAL_OPTIONS>;
 
 /**
@@ -123,7 +123,16 @@ export function parseCommandLine<O extends FlagTable>(argv: readonly string[], o
   }
 }
 
-/** A strict decimal, for seconds and counts: `parseArgs` hands every value over as a string. */
+/**
+ * A strict decimal, for seconds and counts: `parseArgs` hands every value over as a string.
+ *
+ * @throws UsageError naming `flag` when `raw` is not a number in range.
+ * @example
+ * ```ts
+ * parseNumberFlag('--timeout', '10', { integer: true, min: 0 }); // 10
+ * parseNumberFlag('--grace', 'soon', { integer: false, min: 0 }); // throws "--grace: expected a number ≥ 0, got \"soon\""
+ * ```
+ */
 export function parseNumberFlag(flag: string, raw: string | undefined, rule: { integer: boolean; min: number; minExclusive?: boolean }): number | undefined {
   if (raw === undefined) return undefined;
   const pattern = rule.integer ? /^\d+$/ : /^(\d+(\.\d*)?|\.\d+)$/;
@@ -189,7 +198,14 @@ export function createCliClient(values: GlobalValues, env: NodeJS.ProcessEnv): D
   }
 }
 
-/** `host:port` of each of the client's servers, in index order. */
+/**
+ * `host:port` of each of the client's servers, in index order (IPv6 hosts in brackets).
+ *
+ * @example
+ * ```ts
+ * serverNames(new DflockdClient({ servers: ['127.0.0.1:6388'] })); // ['127.0.0.1:6388']
+ * ```
+ */
 export function serverNames(client: DflockdClient): string[] {
   return client.options.servers.map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
 }
@@ -214,7 +230,14 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Usage errors print the message and a pointer to `--help`; the code is {@link EXIT.USAGE}. */
+/**
+ * Prints a usage error and a pointer to `--help` on stderr; returns {@link EXIT.USAGE}.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof UsageError) return reportUsageError('stats', error);
+ * ```
+ */
 export function reportUsageError(command: string, error: UsageError): number {
   process.stderr.write(`dflockd-rx ${command}: ${error.message}\nRun 'dflockd-rx ${command} --help' for usage.\n`);
   return EXIT.USAGE;

@@ -7,13 +7,13 @@
  */
 
 import * as os from 'node:os';
-import type { Subscription } from 'rxjs';
+import { type Subscription, tap } from 'rxjs';
 import { whileHeld } from '../operators.js';
 import { AcquireTimeoutError, LeaseLostError } from '../errors.js';
 import { LOCK_DEFAULTS, type LockOptions } from '../options.js';
 import type { DflockdClient } from '../client.js';
 import { ChildCommand, SpawnError } from './child-command.js';
-import { EXIT, EXIT_HELP, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitHelp, exitCodeFor } from './exit-codes.js';
 import { type ArgToken, type FlagValues, GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, createCliClient, parseCommandLine, parseNumberFlag, reportUsageError } from './global-options.js';
 import { packageVersion } from './version.js';
 
@@ -23,6 +23,7 @@ const RUN_OPTIONS = {
   lease: { type: 'string' },
   limit: { type: 'string' },
   grace: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
 /** Seconds between SIGTERM and SIGKILL when the lease is lost, unless `--grace` says otherwise. */
@@ -53,10 +54,11 @@ export const RUN_HELP = [
   "  --lease S     lease to request, renewed in the background while CMD runs (default: the server's)",
   '  --limit N     take one of N semaphore slots instead of the exclusive lock',
   `  --grace S     seconds from SIGTERM to SIGKILL when the lease is lost (default ${DEFAULT_GRACE_S}; decimals allowed)`,
+  '  -v, --verbose report on stderr when run queues behind a holder, acquires, and releases',
   "Put '--' before CMD so that CMD's own flags are not read as run's.",
   '',
   GLOBAL_HELP,
-  EXIT_HELP,
+  exitHelp('run'),
 ].join('\n');
 
 /** A parsed `run` command line. */
@@ -67,6 +69,7 @@ interface RunPlan {
   readonly limit: number | undefined;
   readonly lockOptions: LockOptions;
   readonly graceMs: number;
+  readonly verbose: boolean;
 }
 
 /**
@@ -127,6 +130,7 @@ function planFrom(values: FlagValues<typeof RUN_OPTIONS>, tokens: readonly ArgTo
     limit,
     lockOptions: { ...(acquireTimeoutS === undefined ? {} : { acquireTimeoutS }), ...(leaseTtlS === undefined ? {} : { leaseTtlS }) },
     graceMs: graceS * 1000,
+    verbose: values.verbose === true,
   };
 }
 
@@ -158,25 +162,39 @@ function holdWhileRunning(client: DflockdClient, plan: RunPlan, env: NodeJS.Proc
     };
 
     subscription = lease$
-      .pipe(whileHeld((lease) => cmd.run({ ...env, DFLOCKD_LOCK_KEY: key, DFLOCKD_LOCK_TOKEN: lease.token })))
+      .pipe(
+        tap((event) => {
+          if (!plan.verbose) return;
+          if (event.type === 'queued') warn(`waiting for ${JSON.stringify(key)}: queued behind its holder`);
+          else if (event.type === 'acquired') warn(`acquired ${JSON.stringify(key)} (lease ${event.leaseS}s); starting CMD`);
+        }),
+        whileHeld((lease) => cmd.run({ ...env, DFLOCKD_LOCK_KEY: key, DFLOCKD_LOCK_TOKEN: lease.token })),
+      )
       .subscribe({
-        next: (status) => settle(status),
+        next: (status) => {
+          if (plan.verbose) warn(`CMD exited with status ${status}; releasing ${JSON.stringify(key)}`);
+          settle(status);
+        },
         error: (error: unknown) => {
+          let status: number;
           if (error instanceof LeaseLostError) {
             const stopping = cmd.isRunning ? `; sent SIGTERM to CMD (SIGKILL in ${plan.graceMs / 1000}s if it is still running)` : '';
             warn(`the lease on ${JSON.stringify(key)} was lost (${error.reason})${stopping}`);
-            void cmd.exited().then(() => settle(EXIT.LEASE_LOST));
+            status = EXIT.LEASE_LOST;
           } else if (error instanceof SpawnError) {
             warn(error.message);
-            settle(error.status);
+            status = error.status;
           } else if (error instanceof AcquireTimeoutError) {
             const timeoutS = lockOptions.acquireTimeoutS ?? LOCK_DEFAULTS.acquireTimeoutS;
             warn(`${JSON.stringify(key)} is held elsewhere: not acquired within ${timeoutS}s (--timeout)`);
-            settle(EXIT.ACQUIRE_TIMEOUT);
+            status = EXIT.ACQUIRE_TIMEOUT;
           } else {
             warn(error instanceof Error ? error.message : String(error));
-            settle(exitCodeFor(error));
+            status = exitCodeFor(error);
           }
+          // whileHeld's teardown has already told a running CMD to stop; run ends after CMD does
+          // (at once when it never started), so CMD is never left behind as an orphan.
+          void cmd.exited().then(() => settle(status));
         },
       });
     // Registered after subscribing: a synchronous failure (an invalid key) has settled already,

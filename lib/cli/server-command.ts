@@ -231,12 +231,15 @@ const processIo: ServerCommandIo = {
   },
 };
 
-// Option names in validation messages become the flag names the user typed.
+// Validation messages name options; the CLI user typed flags.
 function flagWording(message: string): string {
-  return message.replace(/option (\w+)/g, (all, option: string) => {
-    const spec = SERVER_FLAGS.find((s) => s.option === option);
-    return spec ? `--${spec.name}` : all;
-  });
+  return message
+    .replace(/^DflockdTestServer: /, '')
+    .replace(/\boptions? (?=\w)/g, '')
+    .replace(/\b\w+\b/g, (word) => {
+      const spec = SERVER_FLAGS.find((s) => s.option === word);
+      return spec ? `--${spec.name}` : word;
+    });
 }
 
 /**

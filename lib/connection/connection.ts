@@ -1,5 +1,5 @@
 import { Observable, Subscription } from 'rxjs';
-import { ConnectionError, DflockdError, ErrorContext } from '../errors.js';
+import { ConnectionError, DflockdError, ErrorContext, ProtocolError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
 import type { Request } from '../protocol/commands.js';
 import { Reply, interpretReply } from '../protocol/replies.js';
@@ -29,8 +29,6 @@ export class Connection {
   lastSentAt: number;
   private holdCount = 0;
   private referenced = true;
-  /** True while a request that may block the server-side reader (`l`/`w` with a timeout) is in flight. */
-  blocked = false;
 
   constructor(
     private readonly socket: LineSocket,
@@ -75,7 +73,6 @@ export class Connection {
       queueMicrotask(() => callback(error, undefined));
       return sentAt;
     }
-    if (request.blocking) this.blocked = true;
     this.pending.push({ request, sentAt, callback });
     this.lastSentAt = sentAt;
     if (!this.referenced) this.updateRef();
@@ -145,7 +142,6 @@ export class Connection {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
-    if (entry.request.blocking) this.blocked = false;
     if (this.head === this.pending.length) this.updateRef();
     const context: ErrorContext = { key: entry.request.key === '_' ? undefined : entry.request.key, command: entry.request.verb, server: this.server };
     const result = interpretReply(line, entry.request.expect, context);
@@ -172,7 +168,10 @@ export class Connection {
     for (const entry of pending) {
       const callback = entry.callback;
       entry.callback = undefined;
-      callback?.(new ConnectionError(`${entry.request.verb} ${entry.request.key}: ${error.message}`, { key: entry.request.key, command: entry.request.verb, server: this.server, cause: error }), undefined);
+      const context = { key: entry.request.key, command: entry.request.verb, server: this.server, cause: error };
+      const message = `${entry.request.verb} ${entry.request.key}: ${error.message}`;
+      // A garbled reply stream is a protocol error for the request that waited on it, not a mere disconnect.
+      callback?.(error instanceof ProtocolError ? new ProtocolError(message, context) : new ConnectionError(message, context), undefined);
     }
     const handlers = [...this.closeHandlers];
     this.closeHandlers.clear();

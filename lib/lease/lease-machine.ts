@@ -57,8 +57,21 @@ export type LeaseEffect =
 export interface LeaseTiming {
   /** Renew after this fraction of the lease. */
   readonly renewRatio: number;
-  /** Never stay silent longer than this (ms), whatever the lease: the server's idle timeout. */
+  /** Never stay silent longer than this (ms), whatever the lease: well inside the server's idle timeout. */
   readonly heartbeatMs: number;
+  /**
+   * The server's read timeout (ms). A holder cut off for this long has its connection dropped —
+   * and its locks auto-released — however long the lease: the claim never outlasts it.
+   */
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * How long a successful acquire/renew keeps the lock, counted from its send time: the lease,
+ * or the server's idle timeout if shorter (the server drops a silent connection and releases its locks).
+ */
+export function claimLength(leaseMs: number, timing: LeaseTiming): number {
+  return Math.min(leaseMs, timing.idleTimeoutMs ?? Infinity);
 }
 
 /** Safety margin taken off every deadline: 2% of the lease, between 50 ms and 1 s. */
@@ -71,7 +84,13 @@ export function deadlineMargin(leaseMs: number): number {
  * margin before the deadline (a ratio close to 1 would otherwise schedule the renewal too late).
  */
 export function renewInterval(leaseMs: number, timing: LeaseTiming): number {
-  return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs, leaseMs - 2 * deadlineMargin(leaseMs));
+  const claimMs = claimLength(leaseMs, timing);
+  return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs, claimMs - 2 * deadlineMargin(claimMs));
+}
+
+function deadlineFrom(base: number, leaseMs: number, timing: LeaseTiming): number {
+  const claimMs = claimLength(leaseMs, timing);
+  return base + claimMs - deadlineMargin(claimMs);
 }
 
 /** The result of one step. */
@@ -94,7 +113,7 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         phase: 'held',
         token: input.token,
         leaseS: input.leaseS,
-        deadline: base + leaseMs - deadlineMargin(leaseMs),
+        deadline: deadlineFrom(base, leaseMs, timing),
         renewAt: input.confirm ? input.now : input.sentAt + renewInterval(leaseMs, timing),
         renewSentAt: 0,
       };
@@ -110,7 +129,7 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         ...state,
         phase: 'held',
         leaseS: input.leaseS,
-        deadline: state.renewSentAt + leaseMs - deadlineMargin(leaseMs),
+        deadline: deadlineFrom(state.renewSentAt, leaseMs, timing),
         renewAt: state.renewSentAt + renewInterval(leaseMs, timing),
       };
       const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'renewed', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];

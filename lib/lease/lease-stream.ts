@@ -34,6 +34,8 @@ export interface LeaseParams {
   readonly clock: Clock;
   /** Longest silence allowed on a connection (ms). */
   readonly heartbeatMs: number;
+  /** The server's read timeout (ms): no claim outlasts it. */
+  readonly idleTimeoutMs: number;
   /** Bound on connecting (ms), added to the acquire timeout for the local safety timer. */
   readonly connectTimeoutMs: number;
   readonly report: (report: LeaseReport) => void;
@@ -66,7 +68,7 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
   return new Observable<LockEvent>((subscriber) => {
     const { key, limit, options, pool, clock } = params;
     const semaphore = limit !== undefined;
-    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs };
+    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs, idleTimeoutMs: params.idleTimeoutMs };
     let state: LeaseState = { phase: 'acquiring' };
     let owner: Connection | undefined;
     let untrackOwner: (() => void) | undefined;
@@ -281,8 +283,11 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
       });
     };
 
-    if (params.twoPhase) enqueue();
-    else {
+    if (params.twoPhase) {
+      // Bounds the enqueue itself; the wait arms its own timer when it starts.
+      armAcquireTimer(0);
+      enqueue();
+    } else {
       armAcquireTimer(options.acquireTimeoutS);
       tryLock(true);
     }

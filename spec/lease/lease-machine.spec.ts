@@ -575,3 +575,30 @@ describe('a renew ratio close to 1', () => {
     expect(tick.state.phase).toBe('renewing');
   });
 });
+
+describe('the server idle timeout bounds every claim', () => {
+  // The server drops a connection silent for its read timeout and auto-releases its locks, so a
+  // partitioned holder must give up within that time even when its lease is much longer.
+  const timing = { renewRatio: 0.5, heartbeatMs: 800, idleTimeoutMs: 2_000 };
+
+  test('granted: the deadline is the idle timeout minus its margin, not the lease', () => {
+    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 100, now: 110, confirm: false }, timing);
+    const held = step.state as { deadline: number; renewAt: number };
+    expect(held.deadline).toBe(100 + 2_000 - 50);
+    expect(held.renewAt).toBe(100 + 800);
+  });
+
+  test('renew-ok: the deadline moves to the renewal send time plus the idle timeout', () => {
+    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5, confirm: false }, timing);
+    step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing);
+    step = leaseStep('k', step.state, { type: 'renew-ok', leaseS: 6, now: 820 }, timing);
+    expect((step.state as { deadline: number }).deadline).toBe(800 + 1_950);
+  });
+
+  test('a silent server: lost(deadline) at the idle bound, well before the lease would end', () => {
+    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5, confirm: false }, timing);
+    step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing); // renew sent, never answered
+    step = leaseStep('k', step.state, { type: 'tick', now: 1_950 }, timing);
+    expect(step.state).toEqual({ phase: 'lost', reason: 'deadline' });
+  });
+});

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import type { ClientEvent, DflockdClient } from '../../lib/index.js';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../lib/testing/index.js';
 import { type RawStats, rawStats } from '../helpers/server.js';
+import { liveClientTimers, socketsTo, trackClientTimers } from '../../tools/handles.js';
 
 /** Set to a dflockd binary to run the reliability suite against the real server (integer-second flags only). */
 export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
@@ -80,25 +81,16 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Client sockets still open towards `port` (any side we did not create ourselves is excluded). */
-export function socketsTo(port: number, exclude: ReadonlySet<net.Socket> = new Set()): net.Socket[] {
-  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles.filter((h): h is net.Socket => h instanceof net.Socket && !h.destroyed && h.remotePort === port && !exclude.has(h));
-}
-
-/** Ref'd timers alive in the process (unref'd ones never keep it running). */
-export function refTimers(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-}
+trackClientTimers();
 
 /**
  * After `client.close()`: no socket to `port` may remain (bounded wait for sockets already
- * closing to finish), and no ref'd timer beyond `baselineTimers` (counted before the client).
+ * closing to finish), and no timer created by the client's code may still keep the process alive.
  */
-export async function expectNoLeaks(port: number, baselineTimers: number, exclude?: ReadonlySet<net.Socket>): Promise<void> {
+export async function expectNoLeaks(port: number, exclude?: ReadonlySet<net.Socket>): Promise<void> {
   for (let i = 0; i < 150 && socketsTo(port, exclude).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
   expect(socketsTo(port, exclude).map((s) => `${s.localPort}->${s.remotePort}`)).toEqual([]);
-  expect(refTimers()).toBeLessThanOrEqual(baselineTimers);
+  expect(liveClientTimers()).toEqual([]);
 }
 
 /** Everything a client reported on events$, with a monotonic timestamp each. */

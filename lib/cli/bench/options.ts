@@ -4,8 +4,10 @@
  * @module
  */
 
+import type * as tls from 'node:tls';
 import { parseServer } from '../../options.js';
 import type { ServerAddress } from '../../options.js';
+import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, clientOptionsFrom, parseCommandLine, parseNumberFlag } from '../global-options.js';
 
 /** The four scenarios of the benchmark. */
 export type ScenarioId = 'a' | 'b' | 'c' | 'd';
@@ -26,7 +28,7 @@ export interface BenchOptions {
   readonly rounds: number;
   /** Measured trials per driver, interleaved client/baseline; medians are reported. @default 5 */
   readonly trials: number;
-  /** Rounds per worker of the untimed warm-up trial of each driver. @default 50 */
+  /** Rounds per worker of the untimed warm-up trial of each driver in (a)/(d); (b) warms up with one full trial. 0 skips warm-ups. @default 200 (the client's JIT needs a few thousand operations) */
   readonly warmupRounds: number;
   /** Workers contending for the one key in (b). @default 10 */
   readonly handoffWorkers: number;
@@ -44,8 +46,8 @@ export interface BenchOptions {
   readonly tlsServer: ServerAddress | undefined;
   /** Auth token sent by both the client and the baseline. */
   readonly authToken: string | undefined;
-  /** CA the TLS client trusts (PEM file). @default spec/fixtures/tls/ca.pem when present */
-  readonly tlsCa: string | undefined;
+  /** TLS options of the client and the baseline in (d). @default trust spec/fixtures/tls/ca.pem when present */
+  readonly tls: tls.ConnectionOptions | undefined;
   /** Certificate and key of the embedded TLS server (PEM files). @default spec/fixtures/tls/server{,-key}.pem */
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
@@ -67,7 +69,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = Object.freeze({
   workers: Object.freeze([10, 50]),
   rounds: 200,
   trials: 5,
-  warmupRounds: 50,
+  warmupRounds: 200,
   handoffWorkers: 10,
   handoffRounds: 50,
   leases: Object.freeze([1000, 10000]),
@@ -76,7 +78,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = Object.freeze({
   server: undefined,
   tlsServer: undefined,
   authToken: undefined,
-  tlsCa: undefined,
+  tls: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
   embedded: 'child',
@@ -93,8 +95,8 @@ export const QUICK_BENCH_OPTIONS: Partial<BenchOptions> = Object.freeze({
   handoffWorkers: 4,
   handoffRounds: 10,
   leases: Object.freeze([200]),
-  seconds: 1.5,
-  leaseTtlS: 1,
+  seconds: 2,
+  leaseTtlS: 2,
   trialTimeoutS: 60,
 });
 
@@ -102,9 +104,9 @@ export const QUICK_BENCH_OPTIONS: Partial<BenchOptions> = Object.freeze({
 export function resolveBenchOptions(partial: Partial<BenchOptions> = {}, quick = false): BenchOptions {
   const o: BenchOptions = { ...DEFAULT_BENCH_OPTIONS, ...(quick ? QUICK_BENCH_OPTIONS : {}), ...stripUndefined(partial) };
   const positiveInt = (n: number, name: string): void => {
-    if (!Number.isInteger(n) || n < 1) throw new BenchUsageError(`${name} must be a positive integer, got ${String(n)}`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(undefined, `${name} must be a positive integer, got ${String(n)}`);
   };
-  if (o.scenarios.length === 0 || o.scenarios.some((s) => !SCENARIOS.includes(s))) throw new BenchUsageError(`--scenarios must list some of ${SCENARIOS.join(',')}`);
+  if (o.scenarios.length === 0 || o.scenarios.some((s) => !SCENARIOS.includes(s))) throw new UsageError(undefined, `--scenarios must list some of ${SCENARIOS.join(',')}`);
   o.workers.forEach((w) => positiveInt(w, '--workers'));
   o.leases.forEach((n) => positiveInt(n, '--leases'));
   positiveInt(o.rounds, '--rounds');
@@ -112,10 +114,10 @@ export function resolveBenchOptions(partial: Partial<BenchOptions> = {}, quick =
   positiveInt(o.handoffWorkers, '--handoff-workers');
   positiveInt(o.handoffRounds, '--handoff-rounds');
   positiveInt(o.leaseTtlS, '--lease');
-  if (!Number.isInteger(o.warmupRounds) || o.warmupRounds < 0) throw new BenchUsageError(`--warmup-rounds must be an integer ≥ 0, got ${o.warmupRounds}`);
-  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`--seconds must be in (0, 3600], got ${o.seconds}`);
-  if (!(o.trialTimeoutS > 0)) throw new BenchUsageError(`trialTimeoutS must be positive, got ${o.trialTimeoutS}`);
-  if (o.handoffWorkers < 2 && o.scenarios.includes('b')) throw new BenchUsageError('--handoff-workers must be at least 2 (a hand-off needs a waiter)');
+  if (!Number.isInteger(o.warmupRounds) || o.warmupRounds < 0) throw new UsageError(undefined, `--warmup-rounds must be an integer ≥ 0, got ${o.warmupRounds}`);
+  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new UsageError(undefined, `--seconds must be in (0, 3600], got ${o.seconds}`);
+  if (!(o.trialTimeoutS > 0)) throw new UsageError(undefined, `trialTimeoutS must be positive, got ${o.trialTimeoutS}`);
+  if (o.handoffWorkers < 2 && o.scenarios.includes('b')) throw new UsageError(undefined, '--handoff-workers must be at least 2 (a hand-off needs a waiter)');
   return { ...o, scenarios: SCENARIOS.filter((s) => o.scenarios.includes(s)) };
 }
 
@@ -123,160 +125,143 @@ function stripUndefined<T extends object>(partial: T): Partial<T> {
   return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** A bad command line: reported with the usage text, exit status 2. */
-export class BenchUsageError extends Error {
-  override readonly name = 'BenchUsageError';
-}
-
 /** The parsed command line: options, output mode, or a help request. */
 export interface BenchCommandLine {
   readonly help: boolean;
+  readonly version: boolean;
   readonly json: boolean;
   readonly quick: boolean;
   readonly options: Partial<BenchOptions>;
 }
 
 /** Usage text of `dflockd-rx bench`. */
-export const BENCH_USAGE = `Usage: dflockd-rx bench [flags]
+export const BENCH_HELP = [
+  'Usage: dflockd-rx bench [flags] [global flags]',
+  '',
+  'Benchmarks the client against a raw-socket baseline: client and baseline trials are',
+  'interleaved, medians reported, every figure also as a ratio to the baseline. Runs against',
+  'the first of --servers / DFLOCKD_SERVERS when set, otherwise against an embedded',
+  'DflockdTestServer in a child process.',
+  '',
+  'Scenarios:',
+  '  a  uncontended acquire+release: W workers x R rounds, one key per worker',
+  "  b  contended FIFO hand-off: W workers on one key (release sent -> 'acquired' at the next holder)",
+  '  c  N leases held at once for T seconds: heap/RSS per lease, renew CPU, renewal spread',
+  '  d  (a) over TLS (--tls-servers, or an embedded TLS server)',
+  '',
+  'Flags:',
+  '  --scenarios a,b,c,d      scenarios to run (default all)',
+  '  --workers 10,50          worker counts W for (a) and (d)',
+  '  --rounds N               rounds per worker per trial in (a)/(d) (default 200)',
+  '  --trials N               measured trials per driver, interleaved (default 5)',
+  '  --warmup-rounds N        rounds per worker of the untimed warm-up in (a)/(d) (default 200; 0 = none)',
+  '  --handoff-workers N      workers on the one key of (b) (default 10)',
+  '  --handoff-rounds N       acquisitions per worker per trial in (b) (default 50)',
+  '  --leases 1000,10000      lease counts N for (c)',
+  '  --seconds T              hold window of (c) in seconds (default 10; decimals allowed)',
+  '  --lease S                lease length of (c) in seconds (default 30)',
+  '  --tls-servers host:port  external TLS server for (d); the global --tls* flags configure the',
+  '                           client side (default: trust spec/fixtures/tls/ca.pem)',
+  '  --tls-cert FILE          certificate of the embedded TLS server (default spec/fixtures/tls/server.pem)',
+  '  --tls-key FILE           key of the embedded TLS server (default spec/fixtures/tls/server-key.pem)',
+  '  --in-process             run the embedded server in this process instead of a child process',
+  '  --server-node-arg ARG    extra Node flag for the embedded server process (repeatable; e.g. --cpu-prof)',
+  '  --json                   print the report as JSON on stdout',
+  '  --quick                  a smoke run (a few hundred operations per scenario; figures not meaningful)',
+  '',
+  "Exact heap figures in (c) need 'node --expose-gc' (otherwise the bench enables gc at runtime).",
+  '',
+  GLOBAL_HELP,
+  'Exit status:',
+  '  0             the run completed (missed targets are reported, not failures)',
+  '  64            usage error',
+  '  69            a server could not be reached or started, or operations failed',
+  '  70            internal error',
+  '',
+].join('\n');
 
-Benchmarks the client against a raw-socket baseline (interleaved trials, medians,
-every figure as a ratio to the baseline). Against --servers / DFLOCKD_SERVERS when
-set, otherwise an embedded DflockdTestServer (in a child process).
-
-Scenarios:
-  a  uncontended acquire+release, W workers x R rounds, one key per worker
-  b  contended FIFO hand-off, W workers on one key (release -> next 'acquired')
-  c  N leases held at once for T seconds: heap/RSS per lease, renew CPU, renew spread
-  d  (a) over TLS
-
-Flags:
-  --scenarios a,b,c,d      scenarios to run (default all)
-  --workers 10,50          worker counts for (a) and (d)
-  --rounds N               rounds per worker per trial for (a)/(d) (default 200)
-  --trials N               measured trials per driver, interleaved (default 5)
-  --warmup-rounds N        rounds per worker of the untimed warm-up (default 50)
-  --handoff-workers N      workers on the one key of (b) (default 10)
-  --handoff-rounds N       acquisitions per worker per trial in (b) (default 50)
-  --leases 1000,10000      lease counts for (c)
-  --seconds T              hold window of (c) in seconds (default 10)
-  --lease S                lease length of (c) in seconds (default 30)
-  --servers host:port      external server (first entry used; env DFLOCKD_SERVERS)
-  --tls-servers host:port  external TLS server for (d) (default: embedded TLS server)
-  --tls-ca FILE            CA for TLS (default spec/fixtures/tls/ca.pem)
-  --tls-cert FILE          embedded TLS server certificate (default spec/fixtures/tls/server.pem)
-  --tls-key FILE           embedded TLS server key (default spec/fixtures/tls/server-key.pem)
-  --auth-token TOKEN       auth token (env DFLOCKD_AUTH_TOKEN)
-  --in-process             run the embedded server in this process instead of a child
-  --server-node-arg ARG    extra Node flag for the embedded server process (repeatable)
-  --json                   print the report as JSON on stdout
-  --quick                  a tiny smoke run (a few hundred operations per scenario)
-  --help                   this text
-
-Run with 'node --expose-gc' for exact heap figures in (c) (the bench enables gc itself otherwise).
-`;
-
-const VALUE_FLAGS = new Set([
-  'scenarios',
-  'workers',
-  'rounds',
-  'trials',
-  'warmup-rounds',
-  'handoff-workers',
-  'handoff-rounds',
-  'leases',
-  'seconds',
-  'lease',
-  'servers',
-  'tls-servers',
-  'tls-ca',
-  'tls-cert',
-  'tls-key',
-  'auth-token',
-  'server-node-arg',
-]);
-const BOOL_FLAGS = new Set(['json', 'quick', 'in-process', 'help']);
+const BENCH_OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  scenarios: { type: 'string' },
+  workers: { type: 'string' },
+  rounds: { type: 'string' },
+  trials: { type: 'string' },
+  'warmup-rounds': { type: 'string' },
+  'handoff-workers': { type: 'string' },
+  'handoff-rounds': { type: 'string' },
+  leases: { type: 'string' },
+  seconds: { type: 'string' },
+  lease: { type: 'string' },
+  'tls-servers': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'in-process': { type: 'boolean' },
+  'server-node-arg': { type: 'string' },
+  json: { type: 'boolean' },
+  quick: { type: 'boolean' },
+} as const;
 
 /**
- * Parses `dflockd-rx bench` arguments (`--flag value` or `--flag=value`). Environment:
- * `DFLOCKD_SERVERS` and `DFLOCKD_AUTH_TOKEN` apply when the flags are absent.
+ * Parses `dflockd-rx bench` arguments with the CLI's shared parser and global flags
+ * (`--servers`, `--auth-token`, `--tls`, `--tls-ca`, `--tls-insecure`, with their
+ * environment variables).
  *
- * @throws BenchUsageError naming the bad flag
+ * @throws UsageError naming the bad flag
+ * @example
+ * ```ts
+ * const { options } = parseBenchArgs(['--scenarios', 'a,b', '--workers', '10']);
+ * ```
  */
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchCommandLine {
-  const values = new Map<string, string>();
+  // `--server-node-arg` may repeat; parseArgs keeps the last, so collect them first.
   const nodeArgs: string[] = [];
-  const bools = new Set<string>();
+  const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const m = /^--?([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
-    if (m === null) throw new BenchUsageError(`unexpected argument ${JSON.stringify(arg)}`);
-    const name = m[1]!;
-    let value = m[2];
-    if (name === 'h' || BOOL_FLAGS.has(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') throw new BenchUsageError(`--${name} takes no value (or =true/=false)`);
-      if (value !== 'false') bools.add(name === 'h' ? 'help' : name);
-      continue;
-    }
-    if (!VALUE_FLAGS.has(name)) throw new BenchUsageError(`unknown flag --${name}`);
-    if (value === undefined) {
-      if (i + 1 >= argv.length) throw new BenchUsageError(`--${name} needs a value`);
-      value = argv[++i]!;
-    }
-    if (name === 'server-node-arg') nodeArgs.push(value);
-    else values.set(name, value);
+    if (arg === '--server-node-arg') {
+      if (i + 1 >= argv.length) throw new UsageError('--server-node-arg', 'needs a value');
+      nodeArgs.push(argv[++i]!);
+    } else if (arg.startsWith('--server-node-arg=')) nodeArgs.push(arg.slice('--server-node-arg='.length));
+    else rest.push(arg);
   }
-  const int = (name: string): number | undefined => {
-    const raw = values.get(name);
-    if (raw === undefined) return undefined;
-    if (!/^\d+$/.test(raw)) throw new BenchUsageError(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    return Number(raw);
-  };
-  const intList = (name: string): number[] | undefined => {
-    const raw = values.get(name);
-    if (raw === undefined) return undefined;
-    return raw.split(',').map((part) => {
-      if (!/^\d+$/.test(part.trim())) throw new BenchUsageError(`--${name} must be a comma-separated list of integers, got ${JSON.stringify(raw)}`);
-      return Number(part.trim());
-    });
-  };
-  const num = (name: string): number | undefined => {
-    const raw = values.get(name);
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new BenchUsageError(`--${name} must be a number, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  const server = (raw: string | undefined, flag: string): ServerAddress | undefined => {
-    if (raw === undefined || raw.trim() === '') return undefined;
+  const { values } = parseCommandLine(rest, BENCH_OPTIONS);
+  const int = (flag: string, raw: string | undefined): number | undefined => parseNumberFlag(flag, raw, { integer: true, min: 1 });
+  const intList = (flag: string, raw: string | undefined): number[] | undefined =>
+    raw === undefined ? undefined : raw.split(',').map((part) => int(flag, part.trim())!);
+  const base = clientOptionsFrom(values, env);
+  const first = base.servers?.[0];
+  const server = first === undefined ? undefined : parseServer(first);
+  let tlsServer: ServerAddress | undefined;
+  if (values['tls-servers'] !== undefined) {
     try {
-      return parseServer(raw.split(',')[0]!.trim(), flag);
+      tlsServer = parseServer(values['tls-servers'].split(',')[0]!.trim());
     } catch (error) {
-      throw new BenchUsageError((error as Error).message);
+      throw new UsageError('--tls-servers', (error as Error).message.replace(/^server: /, ''));
     }
-  };
-  const scenarios = values.get('scenarios')?.split(',').map((s) => s.trim());
-  if (scenarios?.some((s) => !(SCENARIOS as readonly string[]).includes(s))) {
-    throw new BenchUsageError(`--scenarios must list some of ${SCENARIOS.join(',')}, got ${JSON.stringify(values.get('scenarios'))}`);
+  }
+  const scenarios = values.scenarios?.split(',').map((s) => s.trim());
+  if (scenarios !== undefined && (scenarios.length === 0 || scenarios.some((s) => !(SCENARIOS as readonly string[]).includes(s)))) {
+    throw new UsageError('--scenarios', `expected some of ${SCENARIOS.join(',')}, got ${JSON.stringify(values.scenarios)}`);
   }
   const options: Partial<BenchOptions> = {
     scenarios: scenarios as ScenarioId[] | undefined,
-    workers: intList('workers'),
-    rounds: int('rounds'),
-    trials: int('trials'),
-    warmupRounds: int('warmup-rounds'),
-    handoffWorkers: int('handoff-workers'),
-    handoffRounds: int('handoff-rounds'),
-    leases: intList('leases'),
-    seconds: num('seconds'),
-    leaseTtlS: int('lease'),
-    server: server(values.get('servers') ?? env['DFLOCKD_SERVERS'], '--servers'),
-    tlsServer: server(values.get('tls-servers'), '--tls-servers'),
-    authToken: values.get('auth-token') ?? (env['DFLOCKD_AUTH_TOKEN'] || undefined),
-    tlsCa: values.get('tls-ca'),
-    tlsCert: values.get('tls-cert'),
-    tlsKey: values.get('tls-key'),
-    embedded: bools.has('in-process') ? 'in-process' : undefined,
+    workers: intList('--workers', values.workers),
+    rounds: int('--rounds', values.rounds),
+    trials: int('--trials', values.trials),
+    warmupRounds: parseNumberFlag('--warmup-rounds', values['warmup-rounds'], { integer: true, min: 0 }),
+    handoffWorkers: int('--handoff-workers', values['handoff-workers']),
+    handoffRounds: int('--handoff-rounds', values['handoff-rounds']),
+    leases: intList('--leases', values.leases),
+    seconds: parseNumberFlag('--seconds', values.seconds, { integer: false, min: 0, minExclusive: true }),
+    leaseTtlS: int('--lease', values.lease),
+    server,
+    tlsServer,
+    authToken: base.authToken,
+    tls: base.tls,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    embedded: values['in-process'] ? 'in-process' : undefined,
     serverNodeArgs: nodeArgs.length > 0 ? nodeArgs : undefined,
   };
-  return { help: bools.has('help'), json: bools.has('json'), quick: bools.has('quick'), options };
+  return { help: values.help === true, version: values.version === true, json: values.json === true, quick: values.quick === true, options };
 }

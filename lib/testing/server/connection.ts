@@ -57,6 +57,7 @@ export class ServerConnection implements RequestOrigin {
   private readTimerIsFull = false;
   private writeTimer: NodeJS.Timeout | undefined;
   private handshaking: boolean;
+  private corked = false;
 
   constructor(
     /** Connection id, from 1 per accepted connection (`owner_conn_id` in stats). */
@@ -77,13 +78,12 @@ export class ServerConnection implements RequestOrigin {
     socket.on('error', () => this.onEof());
     socket.on('close', () => this.onEof());
     socket.on('drain', () => this.onDrain());
-    socket.resume();
-    this.pump();
   }
 
-  /** Whether a request of this connection is blocked in `l`/`sl`/`w`/`sw`. */
-  get isBlocked(): boolean {
-    return this.state === State.Blocked;
+  /** Starts reading (the server registers the connection first, so a quick close is accounted for). */
+  start(): void {
+    this.socket.resume();
+    this.pump();
   }
 
   /** Delivers the reply of a blocked request (deferred: the grant may come from inside another request). */
@@ -111,10 +111,23 @@ export class ServerConnection implements RequestOrigin {
     }
     socket.destroySoon();
     // A peer that never reads would keep the flush (and the socket) pending forever.
-    setTimeout(() => socket.destroy(), Math.max(this.host.writeTimeoutMs, 1000)).unref();
+    const fallback = setTimeout(() => socket.destroy(), Math.max(this.host.writeTimeoutMs, 1000));
+    fallback.unref();
+    socket.once('close', () => clearTimeout(fallback));
   }
 
   private pump(): void {
+    try {
+      this.readRequests();
+    } finally {
+      if (this.corked) {
+        this.corked = false;
+        this.socket.uncork();
+      }
+    }
+  }
+
+  private readRequests(): void {
     while (this.state === State.Reading) {
       if (this.draining) {
         // Go drains the over-long line up to its LF (or EOF/deadline), then fails.
@@ -179,6 +192,11 @@ export class ServerConnection implements RequestOrigin {
   private write(line: string): boolean {
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return false;
+    // More requests already buffered (pipelining): let their replies leave in one writev.
+    if (!this.corked && this.reader.buffered > 0) {
+      this.corked = true;
+      socket.cork();
+    }
     if (socket.write(line, 'latin1') || this.state !== State.Reading) return true;
     // Go blocks in Write: stop reading until the client takes the data or the deadline passes.
     this.state = State.Writing;

@@ -47,8 +47,15 @@ const noop = (): void => undefined;
  * limit, FIFO grants per key, lease expiry sweeps, semaphores sharing the lock
  * key space, two-phase `e`/`w`, auth, TLS, the per-line read timeout,
  * max-locks/waiters/connections, auto-release on disconnect, idle-key GC and
- * the exact `stats` JSON. The one deliberate difference: a two-phase `w` never
- * returns a token whose lease was already swept (dflockd v1.10.1 behaviour).
+ * the exact `stats` JSON.
+ *
+ * Deliberate differences from v1.10.0, all matching v1.10.1: a two-phase `w`
+ * never returns a token whose lease was already swept (it answers
+ * `error_lease_expired`), and `maxConnections` is exact even under a burst of
+ * connects (v1.10.0 could overshoot it). Options also accept fractional seconds.
+ *
+ * Introspection for tests: {@link port}, {@link address}, {@link connectionCount},
+ * {@link blockedCount} and {@link stats} read the live state without a connection.
  *
  * @example
  * ```ts
@@ -76,8 +83,10 @@ export class DflockdTestServer {
   private readonly connections = new Set<ServerConnection>();
   private readonly sockets = new Set<net.Socket>();
   private timers: Cancelable[] = [];
+  private starting: Promise<number> | undefined;
   private stopping: Promise<void> | undefined;
   private forceClose: (() => void) | undefined;
+  private forceRequested = false;
   private onConnectionsGone: (() => void) | undefined;
 
   /** Validates the options (throws a RangeError/TypeError naming the bad one); nothing is bound yet. */
@@ -140,9 +149,14 @@ export class DflockdTestServer {
    * the lease sweep and GC timers. Resolves with the bound port. Each start
    * begins with empty state, as a restarted dflockd does.
    */
-  async start(): Promise<number> {
-    if (this.phase !== 'idle') throw new Error(`DflockdTestServer: start() called while ${this.phase}`);
+  start(): Promise<number> {
+    if (this.phase !== 'idle') return Promise.reject(new Error(`DflockdTestServer: start() called while ${this.phase}`));
     this.phase = 'starting';
+    this.starting = this.bind().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async bind(): Promise<number> {
     try {
       if (this.options.tlsCert !== undefined && this.options.tlsKey !== undefined) {
         const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
@@ -192,12 +206,18 @@ export class DflockdTestServer {
    */
   stop(options: StopOptions = {}): Promise<void> {
     if (this.stopping) {
-      if (!options.graceful) this.forceClose?.();
+      if (!options.graceful) {
+        this.forceRequested = true;
+        this.forceClose?.();
+      }
       return this.stopping;
     }
+    // A stop racing a start (e.g. an afterAll after a slow beforeAll) stops what the start brings up.
+    if (this.starting) return this.starting.then(() => this.stop(options), () => undefined);
     if (this.phase !== 'running') return Promise.resolve();
     this.phase = 'stopping';
-    this.stopping = this.shutdown(options.graceful === true).finally(() => {
+    this.forceRequested = options.graceful !== true;
+    this.stopping = this.shutdown().finally(() => {
       this.stopping = undefined;
       this.forceClose = undefined;
       this.phase = 'idle';
@@ -205,21 +225,22 @@ export class DflockdTestServer {
     return this.stopping;
   }
 
-  private async shutdown(graceful: boolean): Promise<void> {
+  private async shutdown(): Promise<void> {
     const listenerClosed = new Promise<void>((resolve) => this.listener!.close(() => resolve()));
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
     this.handlers.beginShutdown();
     // Let the `error` replies of the cancelled requests be written first.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (graceful && this.connections.size > 0) {
+    if (!this.forceRequested && this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const deadline = this.options.shutdownTimeout > 0 ? after(this.options.shutdownTimeout * 1000, resolve) : undefined;
-        this.forceClose = resolve;
-        this.onConnectionsGone = () => {
+        const done = (): void => {
           deadline?.cancel();
           resolve();
         };
+        this.forceClose = done;
+        this.onConnectionsGone = done;
       });
       this.onConnectionsGone = undefined;
     }
@@ -251,6 +272,7 @@ export class DflockdTestServer {
     }
     const conn = new ServerConnection(this.nextConnId++, socket, this.connectionHost);
     this.connections.add(conn);
+    conn.start();
   }
 
   private connectionEnded(conn: ServerConnection): void {

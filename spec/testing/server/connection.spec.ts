@@ -124,9 +124,9 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
 });
 
 describe('--auto-release-on-disconnect=false (§1.8)', () => {
-  const fx = useServer({ autoReleaseOnDisconnect: false, leaseSweepInterval: 0.1 });
+  const fx = useServer({ autoReleaseOnDisconnect: false, leaseSweepInterval: 0.1 }, { concurrent: true });
 
-  test('held locks outlive their connection until the lease expires', async () => {
+  test.concurrent('held locks outlive their connection until the lease expires', async () => {
     const [a, m] = await Promise.all([fx.connect(), fx.connect()]);
     grant(await a.request('l', 'noar', '0 1'));
     await a.destroy();
@@ -135,7 +135,7 @@ describe('--auto-release-on-disconnect=false (§1.8)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
   });
 
-  test('queued waiters of dead connections stay queued and are granted', async () => {
+  test.concurrent('queued waiters of dead connections stay queued and are granted', async () => {
     const [holder, dead] = await Promise.all([fx.connect(), fx.connect()]);
     const held = grant(await holder.request('l', 'noar-q', '0'));
     grant(await dead.request('l', 'noar-q-id', '0'));
@@ -175,5 +175,22 @@ describe('--max-connections 2 (§1.3)', () => {
     expect(c.received).toEqual([]);
     expect([undefined, 'ECONNRESET', 'EPIPE']).toContain(c.error?.code);
     await Promise.all([a.destroy(), b.destroy()]);
+  });
+});
+
+describe('write timeout 0.3 s (§1.7.2)', () => {
+  const fx = useServer({ writeTimeout: 0.3, maxLocks: 2000 });
+
+  test('a client that stops reading is disconnected once a reply stays blocked, and auto-released', async () => {
+    const c = await fx.connect();
+    // ~1000 keys make every stats reply ~80 KB; 300 of them overflow any socket buffer.
+    let batch = '';
+    for (let i = 0; i < 1000; i++) batch += `l\nwt-${i}\n0\n`;
+    c.send(batch);
+    await waitFor(() => c.received.length === 1000, 5000, '1000 grants');
+    c.socket.pause();
+    c.send('stats\n\n\n'.repeat(300));
+    await waitFor(() => fx.server.connectionCount === 0, 5000, 'the write timeout');
+    expect(fx.server.stats().locks).toEqual([]);
   });
 });

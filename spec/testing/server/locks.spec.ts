@@ -109,6 +109,20 @@ describe('blocking timeouts', () => {
   });
 });
 
+describe('a blocked request blocks its connection (§1.7.4)', () => {
+  const fx = useServer({ leaseSweepInterval: 0.1 }, { concurrent: true });
+
+  test.concurrent('a pipelined renew is not read until the blocked l returns, by then the lease is gone', async () => {
+    const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
+    const k1 = grant(await a.request('l', 'k1', '0 1'));
+    grant(await b.request('l', 'k2', '0'));
+    a.send(`l\nk2\n2\nn\nk1\n${k1.token}\n`);
+    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'k1'), 3000, 'k1 to expire while a is blocked');
+    expect(await a.line()).toBe('timeout');
+    expect(await a.line()).toBe('error');
+  });
+});
+
 describe('--max-waiters 1', () => {
   const fx = useServer({ maxWaiters: 1 });
 

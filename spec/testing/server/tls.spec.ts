@@ -22,6 +22,13 @@ describe('TLS (§1.12)', () => {
     expect(fx.server.tls).toBe(true);
   });
 
+  test('framing is identical inside TLS: an over-long line gives error, then close', async () => {
+    const c = await RawClient.connect(fx.port, { ca, servername: 'localhost' });
+    c.send(`l\n${'k'.repeat(257)}\n0\n`);
+    expect(await c.line()).toBe('error');
+    await c.eof();
+  });
+
   test('the certificate is valid for 127.0.0.1 too', async () => {
     const c = await RawClient.connect(fx.port, { ca });
     expect(await c.request('stats', '', '')).toMatch(/^ok \{/);

@@ -55,25 +55,6 @@ describe('two-phase enqueue/wait', () => {
     expect(lockOf(fx, 'tg')!.lease_expires_in_s).toBeGreaterThan(4.9);
   });
 
-  test('never a stale token (v1.10.1): a queued grant that expired before w gives error_lease_expired', async () => {
-    const [holder, c] = await Promise.all([fx.connect(), fx.connect()]);
-    const held = grant(await holder.request('l', 't4', '0'));
-    expect(await c.request('e', 't4', '1')).toBe('queued');
-    expect(await holder.request('r', 't4', held.token)).toBe('ok'); // granted to c, lease 1 s running
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't4'), 3000, 'the sweep');
-    expect(await c.request('e', 't4', '1')).toBe('error_already_enqueued'); // entry kept until w
-    expect(await c.request('w', 't4', '5')).toBe('error_lease_expired');
-    expect(await c.request('w', 't4', '0')).toBe('error_not_enqueued');
-    expect(await c.request('e', 't4', '1')).toMatch(/^acquired /);
-  });
-
-  test('acquired at e and swept before w: error_not_enqueued', async () => {
-    const c = await fx.connect();
-    grant(await c.request('e', 't5', '1'));
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't5'), 3000, 'the sweep');
-    expect(await c.request('w', 't5', '0')).toBe('error_not_enqueued');
-  });
-
   test('r removes an acquired entry; e is allowed again', async () => {
     const c = await fx.connect();
     const e = grant(await c.request('e', 'tr', ''));
@@ -116,10 +97,33 @@ describe('two-phase enqueue/wait', () => {
   });
 });
 
-describe('two-phase without a sweep in reach', () => {
-  const fx = useServer({ leaseSweepInterval: 60 });
+describe('two-phase leases that run out (fast sweep)', () => {
+  const fx = useServer({ leaseSweepInterval: 0.1 }, { concurrent: true });
 
-  test('acquired at e, expired before w (unswept): error_lease_expired, and the slot is freed', async () => {
+  test.concurrent('never a stale token (v1.10.1): a queued grant that expired before w gives error_lease_expired', async () => {
+    const [holder, c] = await Promise.all([fx.connect(), fx.connect()]);
+    const held = grant(await holder.request('l', 't4', '0'));
+    expect(await c.request('e', 't4', '1')).toBe('queued');
+    expect(await holder.request('r', 't4', held.token)).toBe('ok'); // granted to c, lease 1 s running
+    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't4'), 3000, 'the sweep');
+    expect(await c.request('e', 't4', '1')).toBe('error_already_enqueued'); // entry kept until w
+    expect(await c.request('w', 't4', '5')).toBe('error_lease_expired');
+    expect(await c.request('w', 't4', '0')).toBe('error_not_enqueued');
+    expect(await c.request('e', 't4', '1')).toMatch(/^acquired /);
+  });
+
+  test.concurrent('acquired at e and swept before w: error_not_enqueued', async () => {
+    const c = await fx.connect();
+    grant(await c.request('e', 't5', '1'));
+    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't5'), 3000, 'the sweep');
+    expect(await c.request('w', 't5', '0')).toBe('error_not_enqueued');
+  });
+});
+
+describe('two-phase without a sweep in reach', () => {
+  const fx = useServer({ leaseSweepInterval: 60 }, { concurrent: true });
+
+  test.concurrent('acquired at e, expired before w (unswept): error_lease_expired, and the slot is freed', async () => {
     const [c, d] = await Promise.all([fx.connect(), fx.connect()]);
     grant(await c.request('e', 't6_0', '1'));
     d.send('l\nt6_0\n5\n');
