@@ -125,7 +125,7 @@ export class DflockdClient implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (this.closing === undefined) {
-      for (const stop of [...this.active]) stop();
+      for (const shutdown of [...this.active]) shutdown();
       // A stalled server must not make close() hang: releases get connectTimeoutS to be acknowledged.
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => {
@@ -178,10 +178,12 @@ export class DflockdClient implements AsyncDisposable {
         connectTimeoutMs: this.options.connectTimeoutS * 1000,
         report: (report) => this.onReport(report),
         twoPhase,
+        // close() ends each acquisition visibly: `lost` for a held lease, an error while acquiring.
+        onShutdown: (shutdown) => {
+          this.active.add(shutdown);
+          subscriber.add(() => this.active.delete(shutdown));
+        },
       }).subscribe(subscriber);
-      const stop = (): void => subscription.unsubscribe();
-      this.active.add(stop);
-      subscription.add(() => this.active.delete(stop));
       return subscription;
     });
   }

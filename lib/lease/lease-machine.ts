@@ -40,7 +40,9 @@ export type LeaseInput =
   | { readonly type: 'renew-ok'; readonly leaseS: number; readonly now: number }
   | { readonly type: 'renew-failed'; readonly reason: LostReason; readonly error: DflockdError }
   | { readonly type: 'disconnected'; readonly reason: LostReason; readonly error: DflockdError }
-  | { readonly type: 'release' };
+  | { readonly type: 'release' }
+  /** The client is closing: release the lock, and tell the subscriber it no longer holds it. */
+  | { readonly type: 'shutdown'; readonly error: DflockdError };
 
 /** What the machine asks the driver to do, in order. */
 export type LeaseEffect =
@@ -139,6 +141,9 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
     case 'disconnected':
       if (state.phase !== 'held' && state.phase !== 'renewing') return none;
       return lose(key, state, input.reason, input.error, []);
+    case 'shutdown':
+      if (state.phase !== 'held' && state.phase !== 'renewing') return none;
+      return lose(key, state, 'disconnected', input.error, [{ type: 'send-release', token: state.token }]);
     case 'release':
       if (state.phase === 'held' || state.phase === 'renewing') {
         return { state: { phase: 'released' }, effects: [{ type: 'cancel-timer' }, { type: 'send-release', token: state.token }] };

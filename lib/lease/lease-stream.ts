@@ -39,6 +39,8 @@ export interface LeaseParams {
   /** Bound on connecting (ms), added to the acquire timeout for the local safety timer. */
   readonly connectTimeoutMs: number;
   readonly report: (report: LeaseReport) => void;
+  /** Receives the function that ends this acquisition when the client closes. */
+  readonly onShutdown?: ((shutdown: () => void) => void) | undefined;
   /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
   readonly twoPhase?: TwoPhaseControl | undefined;
 }
@@ -282,6 +284,15 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
         }
       });
     };
+
+    params.onShutdown?.(() => {
+      const error = new ConnectionError(`key "${key}": the client was closed`, { key, server: pool.server, command: 'close' });
+      if (state.phase === 'held' || state.phase === 'renewing') dispatch({ type: 'shutdown', error });
+      else {
+        dedicated?.destroy('closed: the client is closing');
+        fail(error);
+      }
+    });
 
     if (params.twoPhase) {
       // Bounds the enqueue itself; the wait arms its own timer when it starts.

@@ -239,7 +239,13 @@ describe('close()', () => {
     const closing = new DflockdClient({ servers: server.servers });
     const r = new Recorder(closing.lock('close-held'));
     await r.next('acquired');
+    const waiting = new Recorder(closing.lock('close-held', { acquireTimeoutS: 10 }));
+    await waiting.next('queued');
     await closing.close();
+    // The holder is told it no longer holds the lock; the waiter's acquisition fails.
+    expect(await r.next('lost')).toMatchObject({ reason: 'disconnected', error: { code: 'CONNECTION_CLOSED' } });
+    expect(r.completed).toBe(true);
+    expect(await waiting.failure()).toMatchObject({ code: 'CONNECTION_CLOSED' });
     expect(await freeNow('close-held')).toBe(true);
     const after = new Recorder(closing.lock('close-after'));
     expect(((await after.failure()) as { code: string }).code).toBe('CONNECTION_CLOSED');

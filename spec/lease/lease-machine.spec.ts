@@ -263,6 +263,17 @@ describe('leaseStep', () => {
     });
   });
 
+  describe('shutdown (the client is closing)', () => {
+    it.each([['held', () => held()], ['renewing', () => renewing()]] as const)('while %s → release, then lost(disconnected) and complete', (_phase, make) => {
+      const err = new DflockdError('CONNECTION_CLOSED', 'closed');
+      const s = make();
+      const r = step(s, { type: 'shutdown', error: err });
+      expect(r.state).toEqual({ phase: 'lost', reason: 'disconnected' });
+      expect(r.effects.map((e) => e.type)).toEqual(['send-release', 'cancel-timer', 'emit', 'complete']);
+      expect(r.effects[2]).toMatchObject({ event: { type: 'lost', reason: 'disconnected', error: err } });
+    });
+  });
+
   describe('inputs in the wrong phase are ignored', () => {
     const err = new DflockdError('X', 'x');
     const INPUTS: Readonly<Record<LeaseInput['type'], LeaseInput>> = {
@@ -273,11 +284,12 @@ describe('leaseStep', () => {
       'renew-failed': { type: 'renew-failed', reason: 'expired', error: err },
       disconnected: { type: 'disconnected', reason: 'disconnected', error: err },
       release: { type: 'release' },
+      shutdown: { type: 'shutdown', error: err },
     };
     const ALL = Object.keys(INPUTS) as LeaseInput['type'][];
     const CASES: ReadonlyArray<readonly [string, () => LeaseState, readonly LeaseInput['type'][]]> = [
-      ['acquiring', () => ({ phase: 'acquiring' }), ['tick', 'renew-ok', 'renew-failed', 'disconnected']],
-      ['queued', () => ({ phase: 'queued' }), ['queued', 'tick', 'renew-ok', 'renew-failed', 'disconnected']],
+      ['acquiring', () => ({ phase: 'acquiring' }), ['tick', 'renew-ok', 'renew-failed', 'disconnected', 'shutdown']],
+      ['queued', () => ({ phase: 'queued' }), ['queued', 'tick', 'renew-ok', 'renew-failed', 'disconnected', 'shutdown']],
       ['held', () => held(), ['queued', 'granted', 'renew-ok']],
       ['renewing', () => renewing(), ['queued', 'granted']],
       ['released', () => ({ phase: 'released' }), ALL],

@@ -9,12 +9,11 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { Subscription } from 'rxjs';
 import { DflockdClient } from '../../client.js';
-import { deadlineMargin } from '../../lease/lease-machine.js';
 import type { ClientOptions } from '../../options.js';
 import type { LockEvent } from '../../lease/events.js';
 import type { ProgressSink } from './progress.js';
 import type { GcAccess, ScaleResult } from './report.js';
-import { BucketHistogram, LatencySample } from './stats.js';
+import { BucketHistogram, LatencySample, LatencySummary } from './stats.js';
 import { withTimeout } from './trial.js';
 
 /** A full garbage collection, if this process can trigger one. */
@@ -70,28 +69,28 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
   // Everything the bench itself keeps per lease is allocated before the "before" snapshot.
   const keys = Array.from({ length: n }, (_, i) => `${params.keyPrefix}-${i}`);
   const indexOf = new Map(keys.map((key, i) => [key, i]));
-  const lastEventAt = new Float64Array(n);
+  const lastExpiresAt = new Float64Array(n);
   const subscriptions: (Subscription | undefined)[] = new Array<Subscription | undefined>(n).fill(undefined);
-  const renewHistogram = new BucketHistogram(BUCKET_MS, params.holdS * 1000);
-  // Generous: a lease renews about once per 9 s (the heartbeat cap); a few more in short leases.
-  const renewLatency = new LatencySample(Math.ceil(n * (params.holdS / Math.min(params.leaseTtlS * 0.25, 1) + 2)));
+  // Generous: a lease renews about once per 9 s (the heartbeat cap), more often when short.
+  const capacity = Math.ceil(n * (params.holdS / Math.min(params.leaseTtlS * 0.25, 1) + 2));
+  const renewExpiresAt = new Float64Array(capacity);
+  const renewReceivedAt = new Float64Array(capacity);
   let acquired = 0;
   let errors = 0;
   let lost = 0;
-  let renewals = 0;
+  let recording = false;
+  let recorded = 0;
   let intervalSum = 0;
   let intervalCount = 0;
-  let windowStart = -1;
-  let acquireStart = 0;
   let allAcquired: () => void = () => undefined;
   const acquiring = new Promise<void>((resolve) => (allAcquired = resolve));
   const settled = (): void => {
     if (acquired + errors === n) allAcquired();
   };
-  // When a request was *sent*, recovered from the event: the machine sets
-  // expiresAt = sentAt + lease − deadlineMargin(lease). Replies to a burst of renewals come back
-  // spread by the server's queue; the send times show whether the client bunches them.
-  const sentAt = (event: { expiresAt: number; leaseS: number }): number => event.expiresAt - event.leaseS * 1000 + deadlineMargin(event.leaseS * 1000);
+  // `expiresAt` is the request's *send* time plus a constant (the claim minus its margin, the
+  // same for every lease here), so differences of expiresAt are exact renewal intervals, and
+  // expiresAt − constant is when each renewal was sent: that, not when its reply came back
+  // (spread by the server's queue), shows whether the client bunches its renewals.
   const observer = {
     next: (event: LockEvent): void => {
       const now = performance.now();
@@ -99,20 +98,19 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
       switch (event.type) {
         case 'acquired':
           acquired++;
-          lastEventAt[i] = sentAt(event);
+          lastExpiresAt[i] = event.expiresAt;
           params.progress.advance();
           settled();
           return;
-        case 'renewed': {
-          const sent = sentAt(event);
-          renewals++;
-          intervalSum += sent - lastEventAt[i]!;
+        case 'renewed':
+          intervalSum += event.expiresAt - lastExpiresAt[i]!;
           intervalCount++;
-          lastEventAt[i] = sent;
-          renewLatency.record(now - sent);
-          if (windowStart >= 0) renewHistogram.add(sent - windowStart);
+          lastExpiresAt[i] = event.expiresAt;
+          if (recording && recorded < capacity) {
+            renewExpiresAt[recorded] = event.expiresAt;
+            renewReceivedAt[recorded++] = now;
+          }
           return;
-        }
         case 'lost':
           lost++;
           return;
@@ -131,7 +129,7 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
   const client = new DflockdClient(params.clientOptions);
   try {
     params.progress.step(`(c) N=${n}: acquiring`, n);
-    acquireStart = performance.now();
+    const acquireStart = performance.now();
     const lockOptions = { acquireTimeoutS: Math.max(10, Math.ceil(params.timeoutMs / 1000)), leaseTtlS: params.leaseTtlS };
     for (let i = 0; i < n; i++) subscriptions[i] = client.lock(keys[i]!, lockOptions).subscribe(observer);
     await withTimeout(acquiring, params.timeoutMs, `(c) acquiring ${n} leases`);
@@ -142,10 +140,10 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
     const held = process.memoryUsage();
 
     params.progress.step(`(c) N=${n}: holding ${params.holdS} s`, params.holdS * 10);
-    renewals = 0;
     intervalSum = 0;
     intervalCount = 0;
-    windowStart = performance.now();
+    recording = true;
+    const windowStart = performance.now();
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const ticks = Math.ceil(params.holdS * 10);
@@ -153,15 +151,15 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
       await new Promise<void>((resolve) => setTimeout(resolve, Math.min(BUCKET_MS, params.holdS * 1000 - t * BUCKET_MS)));
       params.progress.advance();
     }
-    const wallMs = performance.now() - windowStart;
+    const windowEnd = performance.now();
+    const wallMs = windowEnd - windowStart;
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
-    windowStart = -1;
+    recording = false;
+    const renewals = sendTimes(renewExpiresAt, renewReceivedAt, recorded, windowStart, windowEnd, params.holdS * 1000);
 
     await params.gc.collect();
     const after = process.memoryUsage();
-    const renewPeak = renewHistogram.max;
-    const renewMean = renewHistogram.total / renewHistogram.length;
     return {
       leases: n,
       leaseTtlS: params.leaseTtlS,
@@ -172,13 +170,13 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
       heapGrowthDuringHoldBytes: after.heapUsed - held.heapUsed,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
       eventLoopUtilization: elu.utilization,
-      renewals,
+      renewals: renewals.count,
       renewIntervalMs: intervalCount > 0 ? intervalSum / intervalCount : Number.NaN,
-      renewPeakPer100ms: renewPeak,
-      renewMeanPer100ms: renewMean,
-      renewPeakToMean: renewMean > 0 ? renewPeak / renewMean : Number.NaN,
-      renewLatencyP50Ms: renewLatency.summary().p50Ms,
-      renewLatencyP99Ms: renewLatency.summary().p99Ms,
+      renewPeakPer100ms: renewals.peak,
+      renewMeanPer100ms: renewals.mean,
+      renewPeakToMean: renewals.mean > 0 ? renewals.peak / renewals.mean : Number.NaN,
+      renewLatencyP50Ms: renewals.latency.p50Ms,
+      renewLatencyP99Ms: renewals.latency.p99Ms,
       lost,
       errors,
       gc: params.gc.access,
@@ -188,4 +186,25 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
     for (const subscription of subscriptions) subscription?.unsubscribe();
     await client.close();
   }
+}
+
+/**
+ * Renewals sent in the window, bucketed by send time, and their latency. The constant between
+ * expiresAt and the send time is recovered as the smallest (expiresAt − received): the fastest
+ * reply's latency (well under a millisecond on loopback) is the only error it adds.
+ */
+function sendTimes(expiresAt: Float64Array, receivedAt: Float64Array, count: number, windowStart: number, windowEnd: number, spanMs: number): { count: number; peak: number; mean: number; latency: LatencySummary } {
+  let offset = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < count; i++) offset = Math.min(offset, expiresAt[i]! - receivedAt[i]!);
+  const histogram = new BucketHistogram(BUCKET_MS, spanMs);
+  const latency = new LatencySample(count);
+  let inWindow = 0;
+  for (let i = 0; i < count; i++) {
+    const sent = expiresAt[i]! - offset;
+    if (sent < windowStart || sent > windowEnd) continue;
+    inWindow++;
+    histogram.add(sent - windowStart);
+    latency.record(receivedAt[i]! - sent);
+  }
+  return { count: inWindow, peak: histogram.max, mean: inWindow / histogram.length, latency: latency.summary() };
 }
