@@ -34,8 +34,8 @@ export interface HeldState {
 /** What the driver reports to the machine. */
 export type LeaseInput =
   | { readonly type: 'queued' }
-  /** Granted. `sentAt` is when the granting request was written; `confirm` asks for an immediate renewal (after a blocking wait, whose send time says nothing about the grant time). */
-  | { readonly type: 'granted'; readonly token: string; readonly leaseS: number; readonly sentAt: number; readonly now: number; readonly confirm: boolean }
+  /** Granted. `sentAt` is when the granting request was written: the lease cannot have started earlier. */
+  | { readonly type: 'granted'; readonly token: string; readonly leaseS: number; readonly sentAt: number; readonly now: number }
   | { readonly type: 'tick'; readonly now: number }
   | { readonly type: 'renew-ok'; readonly leaseS: number; readonly now: number }
   | { readonly type: 'renew-failed'; readonly reason: LostReason; readonly error: DflockdError }
@@ -90,6 +90,7 @@ export function renewInterval(leaseMs: number, timing: LeaseTiming): number {
   return Math.min(leaseMs * timing.renewRatio, timing.heartbeatMs, claimMs - 2 * deadlineMargin(claimMs));
 }
 
+/** The local deadline of a claim that started no earlier than `base`. */
 function deadlineFrom(base: number, leaseMs: number, timing: LeaseTiming): number {
   const claimMs = claimLength(leaseMs, timing);
   return base + claimMs - deadlineMargin(claimMs);
@@ -110,13 +111,12 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
     case 'granted': {
       if (state.phase !== 'acquiring' && state.phase !== 'queued') return none;
       const leaseMs = input.leaseS * 1000;
-      const base = input.confirm ? input.now : input.sentAt;
       const held: HeldState = {
         phase: 'held',
         token: input.token,
         leaseS: input.leaseS,
-        deadline: deadlineFrom(base, leaseMs, timing),
-        renewAt: input.confirm ? input.now : input.sentAt + renewInterval(leaseMs, timing),
+        deadline: deadlineFrom(input.sentAt, leaseMs, timing),
+        renewAt: input.sentAt + renewInterval(leaseMs, timing),
         renewSentAt: 0,
       };
       const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];

@@ -16,7 +16,7 @@ import {
 import type { Reply } from '../protocol/replies.js';
 import type { Clock, ResolvedLockOptions } from '../options.js';
 import type { LockEvent, LostReason } from './events.js';
-import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, leaseStep } from './lease-machine.js';
+import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, claimLength, leaseStep } from './lease-machine.js';
 
 /** What the lease driver reports besides the lock events: release outcomes and teardown failures. */
 export type LeaseReport =
@@ -91,8 +91,10 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
     const armAcquireTimer = (timeoutS: number): void => {
       clearTimeout(acquireTimer);
       acquireTimer = setTimeout(() => {
-        dedicated?.destroy('gave up: the acquire timeout passed with no reply');
+        // Fail first: destroying the connection would otherwise fail the wait with a ConnectionError.
+        const stalled = dedicated;
         fail(timeoutError('no reply from the server'));
+        stalled?.destroy('gave up: the acquire timeout passed with no reply');
       }, params.connectTimeoutMs + timeoutS * 1000 + ACQUIRE_GRACE_MS);
       acquireTimer.unref();
     };
@@ -172,20 +174,30 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
       });
     };
 
-    const granted = (conn: Connection, reply: Reply, sentAt: number, confirm: boolean): void => {
+    /**
+     * A grant arrived for a request sent at `sentAt`; the lease started no earlier. If most of that
+     * lease may already be gone (a long wait in the queue, a delayed reply), it is confirmed with a
+     * renewal first, so `acquired` is never emitted for a lock that may have passed to someone else.
+     */
+    const granted = (conn: Connection, reply: Reply, sentAt: number): void => {
       if (reply.kind !== 'granted' && reply.kind !== 'acquired') return;
-      clearTimeout(acquireTimer);
       if (!wanted) {
         // The subscriber left while the grant was on its way: hand the lock straight back.
         release(conn, reply.token, () => pool.adopt(conn));
         return;
       }
+      const claimMs = claimLength(reply.leaseS * 1000, timing);
+      if (clock.now() - sentAt > claimMs / 2) {
+        confirm(conn, reply.token);
+        return;
+      }
+      clearTimeout(acquireTimer);
       own(conn);
       if (conn === dedicated) {
         dedicated = undefined;
         pool.adopt(conn);
       }
-      dispatch({ type: 'granted', token: reply.token, leaseS: reply.leaseS, sentAt, now: clock.now(), confirm });
+      dispatch({ type: 'granted', token: reply.token, leaseS: reply.leaseS, sentAt, now: clock.now() });
     };
 
     let dedicated: Connection | undefined;
@@ -197,7 +209,7 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
         pool.shared().subscribe({
           next: (conn) => {
             const sentAt = conn.send(request, (error, reply) => {
-              if (reply) granted(conn, reply, sentAt, false);
+              if (reply) granted(conn, reply, sentAt);
               else if (!wanted) return;
               else if (error!.code === 'timeout') {
                 if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
@@ -245,7 +257,7 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
                   wait(conn, remainingS());
                 }
               } else {
-                granted(conn, reply!, sentAt, false);
+                granted(conn, reply!, sentAt);
                 params.twoPhase?.enqueued('acquired');
               }
             });
@@ -258,10 +270,11 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
     const remainingS = (): number => Math.max(0, options.acquireTimeoutS - Math.floor((clock.now() - startedAt) / 1000));
 
     const wait = (conn: Connection, timeoutS: number): void => {
-      conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
+      const sentAt = conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
         if (reply) {
+          // In two-phase mode the grant may have happened long before this wait: always confirm it.
           if (params.twoPhase && reply.kind === 'granted') confirm(conn, reply.token);
-          else granted(conn, reply, clock.now(), true);
+          else granted(conn, reply, sentAt);
         } else {
           dedicated = undefined;
           // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
@@ -272,16 +285,24 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
       });
     };
 
-    /** Checks a token from a late wait with a renewal before reporting it held. */
+    /**
+     * Checks a grant of unknown age with a renewal before reporting it held. If it already expired
+     * (dflockd 1.10.0 even returns such stale tokens), the place is gone: queue again while the
+     * acquire timeout allows (two-phase callers are told instead).
+     */
     const confirm = (conn: Connection, token: string): void => {
-      const leaseS = options.leaseTtlS;
-      const sentAt = conn.send(renewRequest(key, token, leaseS, semaphore), (error, reply) => {
-        if (reply?.kind === 'renewed') granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt, false);
-        else {
-          dedicated = undefined;
-          if (conn.open) pool.adopt(conn);
-          fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
+      const sentAt = conn.send(renewRequest(key, token, options.leaseTtlS, semaphore), (error, reply) => {
+        if (reply?.kind === 'renewed') {
+          granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt);
+          return;
         }
+        dedicated = undefined;
+        if (conn.open) pool.adopt(conn);
+        if (!wanted) return;
+        if (params.twoPhase) {
+          fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
+        } else if (remainingS() > 0) enqueue();
+        else fail(timeoutError('the grant expired before its reply arrived'));
       });
     };
 

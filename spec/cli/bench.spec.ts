@@ -73,7 +73,7 @@ describe('runBench (smoke)', () => {
     expect(c.lost).toBe(0);
     expect(c.errors).toBe(0);
     expect(c.renewals).toBeGreaterThanOrEqual(N);
-    for (const value of [c.heapBytesPerLease, c.rssBytesPerLease, c.cpuPercent, c.renewIntervalMs, c.renewPeakToMean, c.renewLatencyP99Ms, c.acquireMs]) {
+    for (const value of [c.heapBytesPerLease, c.rssBytesPerLease, c.cpuPercent, c.steadyCpuPercent, c.cpuPerRenewalUs, c.renewIntervalMs, c.renewPeakToMean, c.renewLatencyP99Ms, c.acquireMs]) {
       expect(Number.isFinite(value)).toBe(true);
     }
   });

@@ -19,13 +19,12 @@ const T: LeaseTiming = { renewRatio: 0.5, heartbeatMs: 9_200 };
 
 const step = (state: LeaseState, input: LeaseInput, timing: LeaseTiming = T): LeaseStep => leaseStep(KEY, state, input, timing);
 
-const grantInput = (o: { sentAt: number; now: number; leaseS?: number; confirm?: boolean }): LeaseInput => ({
+const grantInput = (o: { sentAt: number; now: number; leaseS?: number }): LeaseInput => ({
   type: 'granted',
   token: TOKEN,
   leaseS: o.leaseS ?? 10,
   sentAt: o.sentAt,
   now: o.now,
-  confirm: o.confirm ?? false,
 });
 
 /** A held state after `granted` (sent at `sentAt`, lease 10 s unless told). */
@@ -109,18 +108,6 @@ describe('leaseStep', () => {
       const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 0, now: 30, leaseS: 10 }), timing);
       expect(r.state).toMatchObject({ phase: 'held', deadline: 9_800, renewAt: 800 });
       expect(r.effects.at(-1)).toEqual({ type: 'schedule', at: 800 });
-    });
-
-    it('`confirm` renews at once, the deadline counted from the reply', () => {
-      const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 1_000, now: 4_000, leaseS: 10, confirm: true }));
-      expect(r.state).toMatchObject({ phase: 'renewing', token: TOKEN, deadline: 13_800, renewSentAt: 4_000 });
-      expect(r.effects).toEqual([
-        { type: 'emit', event: { type: 'acquired', key: KEY, token: TOKEN, leaseS: 10, expiresAt: 13_800 } },
-        { type: 'send-renew', token: TOKEN, leaseS: 10 },
-        { type: 'schedule', at: 13_800 },
-      ]);
-      const ok = step(r.state, { type: 'renew-ok', leaseS: 10, now: 4_030 });
-      expect(ok.state).toMatchObject({ phase: 'held', deadline: 13_800, renewAt: 9_000 });
     });
 
     it('a grant that arrives after its own deadline is lost at once', () => {
@@ -579,7 +566,7 @@ describe('a whole lease lifetime on a fake clock', () => {
 describe('a renew ratio close to 1', () => {
   test.each([0.96, 0.99, 0.999])('ratio %p still renews before the deadline', (renewRatio) => {
     const timing = { renewRatio, heartbeatMs: 9_200 };
-    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 5, sentAt: 0, now: 10, confirm: false }, timing);
+    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 5, sentAt: 0, now: 10 }, timing);
     const held = step.state as { renewAt: number; deadline: number };
     expect(held.renewAt).toBeLessThan(held.deadline);
     const tick = leaseStep('k', step.state, { type: 'tick', now: held.renewAt }, timing);
@@ -594,21 +581,21 @@ describe('the server idle timeout bounds every claim', () => {
   const timing = { renewRatio: 0.5, heartbeatMs: 800, idleTimeoutMs: 2_000 };
 
   test('granted: the deadline is the idle timeout minus its margin, not the lease', () => {
-    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 100, now: 110, confirm: false }, timing);
+    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 100, now: 110 }, timing);
     const held = step.state as { deadline: number; renewAt: number };
     expect(held.deadline).toBe(100 + 2_000 - 50);
     expect(held.renewAt).toBe(100 + 800);
   });
 
   test('renew-ok: the deadline moves to the renewal send time plus the idle timeout', () => {
-    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5, confirm: false }, timing);
+    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
     step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing);
     step = leaseStep('k', step.state, { type: 'renew-ok', leaseS: 6, now: 820 }, timing);
     expect((step.state as { deadline: number }).deadline).toBe(800 + 1_950);
   });
 
   test('a silent server: lost(deadline) at the idle bound, well before the lease would end', () => {
-    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5, confirm: false }, timing);
+    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
     step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing); // renew sent, never answered
     step = leaseStep('k', step.state, { type: 'tick', now: 1_950 }, timing);
     expect(step.state).toEqual({ phase: 'lost', reason: 'deadline' });

@@ -1,8 +1,7 @@
 import { DflockdClient } from '../../lib/index.js';
 import { FaultProxy } from '../../lib/testing/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type TestServer, startServer } from '../helpers/server.js';
-import { SWEEP_S, expectNoLeaks } from './support.js';
+import { type PortServer, SWEEP_S, expectNoLeaks, startServerAt } from './support.js';
 
 // A partition longer than the server's read timeout, with a lease longer than that timeout
 // (the default configuration: lease 33 s, read timeout 23 s). The server drops the silent
@@ -11,13 +10,13 @@ import { SWEEP_S, expectNoLeaks } from './support.js';
 
 const READ_TIMEOUT_S = 2;
 
-let server: TestServer;
+let server: PortServer;
 let proxy: FaultProxy;
 let through: Array<[string, number]>;
 const clients: DflockdClient[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ readTimeout: READ_TIMEOUT_S, leaseSweepInterval: SWEEP_S });
+  server = await startServerAt(0, { readTimeout: READ_TIMEOUT_S, leaseSweepInterval: SWEEP_S });
   proxy = new FaultProxy({ target: { host: '127.0.0.1', port: server.port } });
   through = [['127.0.0.1', await proxy.start()]];
 });

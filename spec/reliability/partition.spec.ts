@@ -2,18 +2,17 @@ import { AcquireTimeoutError, DflockdClient, LeaseLostError, type LockEvent } fr
 import { FaultProxy } from '../../lib/testing/index.js';
 import { type HistoryEvent, check } from '../../tools/history.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type TestServer, startServer } from '../helpers/server.js';
-import { SWEEP_S, TIMER_SLACK_MS, expectNoLeaks, recordEvents } from './support.js';
+import { type PortServer, SWEEP_S, TIMER_SLACK_MS, expectNoLeaks, recordEvents, startServerAt } from './support.js';
 
 // Partitions and stalls between one client and the server, through a FaultProxy. The server is
 // reached directly by the other clients, so only the proxied client is cut off.
 
-let server: TestServer;
+let server: PortServer;
 let proxy: FaultProxy;
 let through: Array<[string, number]>;
 
 beforeAll(async () => {
-  server = await startServer({ leaseSweepInterval: SWEEP_S });
+  server = await startServerAt(0, { leaseSweepInterval: SWEEP_S });
   proxy = new FaultProxy({ target: { host: '127.0.0.1', port: server.port } });
   through = [['127.0.0.1', await proxy.start()]];
 });

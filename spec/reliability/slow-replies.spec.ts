@@ -1,18 +1,17 @@
 import { DflockdClient } from '../../lib/index.js';
 import { FaultProxy } from '../../lib/testing/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type TestServer, startServer } from '../helpers/server.js';
-import { SWEEP_S, expectNoLeaks } from './support.js';
+import { type PortServer, SWEEP_S, expectNoLeaks, startServerAt } from './support.js';
 
 // Latency well within the lease must never look like a loss.
 
-let server: TestServer;
+let server: PortServer;
 let proxy: FaultProxy;
 let through: Array<[string, number]>;
 const clients: DflockdClient[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ leaseSweepInterval: SWEEP_S });
+  server = await startServerAt(0, { leaseSweepInterval: SWEEP_S });
   proxy = new FaultProxy({ target: { host: '127.0.0.1', port: server.port } });
   through = [['127.0.0.1', await proxy.start()]];
 });

@@ -12,7 +12,7 @@ export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
 export const SWEEP_S = REAL_SERVER_BIN ? 1 : 0.1;
 
 /** How late a timer may fire on a busy test machine before "no later than the deadline" counts as broken. */
-export const TIMER_SLACK_MS = 100;
+export const TIMER_SLACK_MS = 150;
 
 /** A server on a chosen port, restartable on that port by starting another one. */
 export interface PortServer {
@@ -29,7 +29,16 @@ export interface PortServer {
  * the shared helper does not offer.
  */
 export async function startServerAt(port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'> = {}): Promise<PortServer> {
-  if (REAL_SERVER_BIN) return startRealAt(REAL_SERVER_BIN, port === 0 ? await freePort() : port, options);
+  if (REAL_SERVER_BIN) {
+    // A port picked here may be taken by another worker before dflockd binds it: pick again.
+    for (let attempt = 0; port === 0 && attempt < 4; attempt++) {
+      const started = await startRealAt(REAL_SERVER_BIN, await freePort(), options);
+      if (started !== undefined) return started;
+    }
+    const started = await startRealAt(REAL_SERVER_BIN, port === 0 ? await freePort() : port, options);
+    if (started === undefined) throw new Error(`dflockd could not listen on 127.0.0.1:${port}`);
+    return started;
+  }
   const server = new DflockdTestServer({ ...options, port, host: '127.0.0.1' });
   const bound = await server.start();
   return {
@@ -40,13 +49,31 @@ export async function startServerAt(port: number, options: Omit<DflockdTestServe
   };
 }
 
-async function startRealAt(bin: string, port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'>): Promise<PortServer> {
+/** Spawns dflockd; resolves once it logs that it listens, or undefined if it exits first (port taken). */
+async function startRealAt(bin: string, port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'>): Promise<PortServer | undefined> {
   const flags = Object.entries(options).map(([name, value]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: 'ignore' });
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let i = 0; i < 150 && child.exitCode === null; i++) {
-    if (await canConnect(port)) break;
-    await new Promise((r) => setTimeout(r, 20));
+  const listening = await new Promise<boolean>((resolve) => {
+    let log = '';
+    const timer = setTimeout(() => resolve(false), 5_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      if (log.includes('msg=listening')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  child.stderr!.resume();
+  if (!listening) {
+    child.kill('SIGKILL');
+    await exited;
+    return undefined;
   }
   return {
     port,
@@ -67,17 +94,6 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
     s.on('error', reject);
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 

@@ -156,6 +156,7 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
     recording = false;
+    const intervalMs = intervalCount > 0 ? intervalSum / intervalCount : Number.NaN;
     const renewals = sendTimes(renewExpiresAt, renewReceivedAt, recorded, windowStart, windowEnd, params.holdS * 1000);
 
     await params.gc.collect();
@@ -169,9 +170,11 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
       rssBytesPerLease: (held.rss - before.rss) / n,
       heapGrowthDuringHoldBytes: after.heapUsed - held.heapUsed,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+      cpuPerRenewalUs: renewals.count > 0 ? (cpu.user + cpu.system) / renewals.count : Number.NaN,
+      steadyCpuPercent: renewals.count > 0 && intervalMs > 0 ? ((cpu.user + cpu.system) / renewals.count) * (n / intervalMs) * 0.1 : Number.NaN,
       eventLoopUtilization: elu.utilization,
       renewals: renewals.count,
-      renewIntervalMs: intervalCount > 0 ? intervalSum / intervalCount : Number.NaN,
+      renewIntervalMs: intervalMs,
       renewPeakPer100ms: renewals.peak,
       renewMeanPer100ms: renewals.mean,
       renewPeakToMean: renewals.mean > 0 ? renewals.peak / renewals.mean : Number.NaN,
@@ -189,13 +192,13 @@ export async function runScale(params: ScaleParams): Promise<ScaleResult> {
 }
 
 /**
- * Renewals sent in the window, bucketed by send time, and their latency. The constant between
- * expiresAt and the send time is recovered as the smallest (expiresAt − received): the fastest
- * reply's latency (well under a millisecond on loopback) is the only error it adds.
+ * Renewals sent in the window, bucketed by send time, and their latency. expiresAt − received
+ * is the constant minus the reply's latency, so its largest value recovers the constant; the
+ * fastest reply's latency (well under a millisecond on loopback) is the only error it adds.
  */
 function sendTimes(expiresAt: Float64Array, receivedAt: Float64Array, count: number, windowStart: number, windowEnd: number, spanMs: number): { count: number; peak: number; mean: number; latency: LatencySummary } {
-  let offset = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < count; i++) offset = Math.min(offset, expiresAt[i]! - receivedAt[i]!);
+  let offset = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) offset = Math.max(offset, expiresAt[i]! - receivedAt[i]!);
   const histogram = new BucketHistogram(BUCKET_MS, spanMs);
   const latency = new LatencySample(count);
   let inWindow = 0;
