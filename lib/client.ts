@@ -1,6 +1,6 @@
 import { Observable, Subject, defer, filter, merge, throwError } from 'rxjs';
 import { ServerPool } from './connection/pool.js';
-import { DflockdError } from './errors.js';
+import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js';
 import type { LockEvent, LostEvent } from './lease/events.js';
 import { LeaseReport, TwoPhaseControl, leaseStream } from './lease/lease-stream.js';
 import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
@@ -107,7 +107,7 @@ export class DflockdClient implements AsyncDisposable {
     return defer(() => {
       if (server !== undefined) {
         checkInteger(server, 'server', 0);
-        if (server >= this.pools.length) return throwError(() => new DflockdError('INVALID_ARGUMENT', `server: index ${server} is out of range (${this.pools.length} servers)`));
+        if (server >= this.pools.length) return throwError(() => new InvalidArgumentError('server', `index ${server} is out of range (${this.pools.length} servers)`));
         return statsFrom(this.pools[server]!);
       }
       return merge(...this.pools.map((pool) => statsFrom(pool)));
@@ -153,7 +153,7 @@ export class DflockdClient implements AsyncDisposable {
   acquisition(key: string, limit: number | undefined, options: LockOptions | ResolvedLockOptions | undefined, twoPhase?: TwoPhaseControl): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
       if (this.closing !== undefined) {
-        subscriber.error(new DflockdError('CONNECTION_CLOSED', `key "${String(key)}": the client is closed; create a new DflockdClient`, { key: String(key) }));
+        subscriber.error(new ConnectionError(`key "${String(key)}": the client is closed; create a new DflockdClient`, { key: String(key) }));
         return undefined;
       }
       let pool: ServerPool;

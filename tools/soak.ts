@@ -15,74 +15,13 @@ import type { Observable } from 'rxjs';
 import { DflockdClient, DistributedLock, type ClientEvent, type LockEvent, type LostReason } from 'dflockd-rx';
 import { DflockdTestServer, FaultProxy } from 'dflockd-rx/testing';
 import { liveClientTimers, socketsTo, trackClientTimers } from './handles.js';
-import { type HistoryEvent, type Violation, check, lossLateness } from './history.js';
+import { injectFaults } from './soak-faults.js';
+import { type HistoryEvent, check, lossLateness } from './history.js';
+import { mulberry32 } from './prng.js';
+import { type FaultKind, type RoundKind, type SoakOptions, type SoakSummary, formatSummary, parseArgs } from './soak-report.js';
 
-/** Settings of one soak run. */
-export interface SoakOptions {
-  /** How long clients keep starting rounds. */
-  readonly seconds: number;
-  /** Seeds every random choice (client rounds and the fault schedule). */
-  readonly seed: number;
-  /** Number of independent clients (each its own DflockdClient and connection pool). */
-  readonly clients: number;
-  /** Number of lock keys; one semaphore key comes on top. */
-  readonly keys: number;
-  /** Lease requested by every acquisition, whole seconds. @default 2 */
-  readonly leaseS?: number;
-  /** The semaphore's limit. @default 2 */
-  readonly semaphoreLimit?: number;
-  /** Rounds per client at most (the time bound usually ends the run first). @default 1_000_000 */
-  readonly maxRounds?: number;
-  /** Inject faults. @default true */
-  readonly faults?: boolean;
-  /** Progress lines (one every ~10 s). @default none */
-  readonly log?: (line: string) => void;
-}
-
-/** The kinds of fault the injector uses. */
-export type FaultKind = 'latency' | 'blackhole' | 'reset';
-
-/** What a run did and found. */
-export interface SoakSummary {
-  readonly seed: number;
-  readonly seconds: number;
-  readonly clients: number;
-  readonly keys: number;
-  readonly elapsedS: number;
-  /** Rounds started (one acquisition attempt each). */
-  readonly operations: number;
-  readonly operationsByKind: Record<RoundKind, number>;
-  readonly acquisitions: number;
-  readonly renewals: number;
-  readonly releases: { readonly confirmed: number; readonly failed: number };
-  readonly timeouts: number;
-  /** Acquisitions that failed otherwise, by error code. */
-  readonly errors: Record<string, number>;
-  readonly faults: Record<FaultKind, number>;
-  readonly losses: Record<LostReason, number>;
-  /** Largest `lost` time minus the holder's local deadline (ms; ≤ 0 means on time). */
-  readonly maxLossLatenessMs: number;
-  readonly historyEvents: number;
-  readonly violations: readonly Violation[];
-  /** Server state that should be gone at the end (held leases, waiters, connections). */
-  readonly leftovers: readonly string[];
-  /** Sockets or timers the clients left behind after close(). */
-  readonly leaks: readonly string[];
-}
-
-type RoundKind = 'lock' | 'semaphore' | 'withLock' | 'facade';
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { formatSummary, mulberry32, parseArgs };
+export type { FaultKind, SoakOptions, SoakSummary };
 
 /** The server's read timeout (s): long enough that no fault here makes it drop a live connection. */
 const READ_TIMEOUT_S = 5;
@@ -261,40 +200,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       stop.signal.addEventListener('abort', done);
     });
 
-  /**
-   * One fault at a time, on one connection or (rarely) all, for a bounded time. Black-holes stay
-   * shorter than the lease and the server's read timeout: longer partitions are the subject of
-   * dedicated specs (spec/reliability), not of this randomized run.
-   */
-  const faultLoop = async (): Promise<void> => {
-    if (options.faults === false) return;
-    const rng = mulberry32(options.seed ^ 0x5eed_f00d);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-    const maxFaults = Math.ceil(options.seconds * 3);
-    const maxFaultMs = Math.min(leaseS * 1000 * 0.75, 1500);
-    for (let i = 0; i < maxFaults && !stop.signal.aborted; i++) {
-      await sleep(150 + rng() * 600);
-      const live = proxy.connections;
-      if (stop.signal.aborted || live.length === 0) continue;
-      const targets = rng() < 0.15 ? live : [pick(live)];
-      const kind = pick<FaultKind>(['latency', 'latency', 'blackhole', 'blackhole', 'reset']);
-      const direction = pick(['both', 'toServer', 'toClient'] as const);
-      counts.faults[kind]++;
-      if (kind === 'reset') {
-        for (const c of targets) c.reset();
-        continue;
-      }
-      if (kind === 'latency') {
-        const ms = 20 + rng() * 280;
-        for (const c of targets) c.setLatency(ms, { direction });
-      } else {
-        for (const c of targets) c.blackhole({ direction });
-      }
-      await sleep(100 + rng() * (maxFaultMs - 100));
-      for (const c of targets) c.heal();
-    }
-  };
-
   let lastReport = started;
   const progress = setInterval(() => {
     const now = performance.now();
@@ -305,7 +210,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   }, 1_000);
   progress.unref();
 
-  await Promise.all([faultLoop(), ...Array.from({ length: options.clients }, (_, i) => clientLoop(i))]);
+  await Promise.all([options.faults === false ? Promise.resolve() : injectFaults(proxy, { seed: options.seed, seconds: options.seconds, leaseS }, sleep, stop.signal, counts.faults), ...Array.from({ length: options.clients }, (_, i) => clientLoop(i))]);
   clearTimeout(endTimer);
   clearInterval(progress);
   stop.abort();
@@ -364,43 +269,6 @@ async function drained(server: DflockdTestServer, withinMs: number): Promise<str
     await new Promise((r) => setTimeout(r, 50));
   }
   return left;
-}
-
-/** The summary as printed by the CLI. */
-export function formatSummary(s: SoakSummary): string {
-  const kv = (o: Record<string, number>): string =>
-    Object.entries(o)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none';
-  const lines = [
-    `soak: seed ${s.seed}, ${s.clients} clients, ${s.keys} lock keys + 1 semaphore, ${s.seconds} s (ran ${s.elapsedS.toFixed(1)} s)`,
-    `operations:   ${s.operations} (${kv(s.operationsByKind)})`,
-    `acquisitions: ${s.acquisitions}, renewals ${s.renewals}, releases ${s.releases.confirmed} confirmed / ${s.releases.failed} failed`,
-    `not acquired: timeouts ${s.timeouts}; errors: ${kv(s.errors)}`,
-    `faults:       ${kv(s.faults)} (total ${Object.values(s.faults).reduce((a, b) => a + b, 0)})`,
-    `losses:       ${kv(s.losses)}; latest lost vs local deadline: ${s.maxLossLatenessMs.toFixed(1)} ms`,
-    `history:      ${s.historyEvents} events`,
-    `violations:   ${s.violations.length}`,
-    ...s.violations.slice(0, 20).map((v) => `  - ${v.message}`),
-    `leftovers:    ${s.leftovers.length === 0 ? 'none' : s.leftovers.join('; ')}`,
-    `leaks:        ${s.leaks.length === 0 ? 'none' : s.leaks.join('; ')}`,
-  ];
-  return lines.join('\n');
-}
-
-/** Parses `--seconds N --seed N --clients N --keys N` (also `--flag=N`). */
-export function parseArgs(argv: readonly string[]): SoakOptions {
-  const values: Record<string, number> = { seconds: 60, seed: 1, clients: 8, keys: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--(seconds|seed|clients|keys)(?:=(.*))?$/.exec(arg);
-    if (m === null) throw new Error(`soak: unknown argument ${JSON.stringify(arg)}; use --seconds N --seed N --clients N --keys N`);
-    const raw = m[2] ?? argv[++i];
-    const n = Number(raw);
-    if (raw === undefined || !Number.isInteger(n) || n < (m[1] === 'seed' ? 0 : 1)) throw new Error(`soak: --${m[1]} needs a whole number${m[1] === 'seed' ? '' : ' ≥ 1'}, got ${String(raw)}`);
-    values[m[1]!] = n;
-  }
-  return { seconds: values['seconds']!, seed: values['seed']!, clients: values['clients']!, keys: values['keys']! };
 }
 
 async function main(): Promise<void> {

@@ -28,6 +28,8 @@ export class Connection {
   /** Monotonic ms of the last request written (the server's idle clock restarts when it reads it). */
   lastSentAt: number;
   private holdCount = 0;
+  /** Whether any reply arrived: a close before the first one usually means a refusal, not a crash. */
+  private answered = false;
   private referenced = true;
 
   constructor(
@@ -40,7 +42,15 @@ export class Connection {
     this.subscription = socket.lines$.subscribe({
       next: (line) => this.onLine(line),
       error: (error: DflockdError) => this.fail(error),
-      complete: () => this.fail(new ConnectionError(`connection to ${server} closed by the server`, { server })),
+      complete: () =>
+        this.fail(
+          new ConnectionError(
+            this.answered
+              ? `connection to ${server} closed by the server`
+              : `connection to ${server} closed by the server before any reply: is it at --max-connections, does it expect TLS, or is this the wrong port?`,
+            { server },
+          ),
+        ),
     });
     this.updateRef();
   }
@@ -136,6 +146,7 @@ export class Connection {
       this.destroy(`sent ${JSON.stringify(line.slice(0, 80))} with no request pending`);
       return;
     }
+    this.answered = true;
     const entry = this.pending[this.head]!;
     this.pending[this.head++] = undefined as unknown as Pending;
     if (this.head > 64 && this.head * 2 > this.pending.length) {

@@ -1,0 +1,55 @@
+/** The soak's fault injector: seeded, one fault at a time, bounded in count and in time. */
+import type { FaultProxy } from 'dflockd-rx/testing';
+import { mulberry32 } from './prng.js';
+import type { FaultKind } from './soak-report.js';
+
+/** What the schedule depends on. */
+export interface FaultSchedule {
+  readonly seed: number;
+  /** Length of the run: at most 3 faults per second of it. */
+  readonly seconds: number;
+  /** The lease the clients use (s): black-holes stay well below it. */
+  readonly leaseS: number;
+}
+
+/**
+ * Injects faults through `proxy` until `stopped` aborts or the fault budget is spent: latency
+ * spikes (20–300 ms), black-holes and resets, each on one random connection or (15 %) on all,
+ * in a random direction. Latency and black-holes last 100 ms up to ¾ of the lease (at most
+ * 1.5 s), then heal. Black-holes stay shorter than the lease and the server's read timeout:
+ * longer partitions are the subject of dedicated specs (spec/reliability), not of this
+ * randomized run. `sleep` must resolve early when `stopped` aborts.
+ */
+export async function injectFaults(
+  proxy: FaultProxy,
+  schedule: FaultSchedule,
+  sleep: (ms: number) => Promise<void>,
+  stopped: AbortSignal,
+  counts: Record<FaultKind, number>,
+): Promise<void> {
+  const rng = mulberry32(schedule.seed ^ 0x5eed_f00d);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+  const maxFaults = Math.ceil(schedule.seconds * 3);
+  const maxFaultMs = Math.min(schedule.leaseS * 1000 * 0.75, 1500);
+  for (let i = 0; i < maxFaults && !stopped.aborted; i++) {
+    await sleep(150 + rng() * 600);
+    const live = proxy.connections;
+    if (stopped.aborted || live.length === 0) continue;
+    const targets = rng() < 0.15 ? live : [pick(live)];
+    const kind = pick<FaultKind>(['latency', 'latency', 'blackhole', 'blackhole', 'reset']);
+    const direction = pick(['both', 'toServer', 'toClient'] as const);
+    counts[kind]++;
+    if (kind === 'reset') {
+      for (const c of targets) c.reset();
+      continue;
+    }
+    if (kind === 'latency') {
+      const ms = 20 + rng() * 280;
+      for (const c of targets) c.setLatency(ms, { direction });
+    } else {
+      for (const c of targets) c.blackhole({ direction });
+    }
+    await sleep(100 + rng() * (maxFaultMs - 100));
+    for (const c of targets) c.heal();
+  }
+}
