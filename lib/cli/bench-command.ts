@@ -49,7 +49,7 @@ export async function benchCommand(argv: readonly string[], env: NodeJS.ProcessE
   try {
     const report = await runBench({ ...parsed.options, quick: parsed.quick }, { progress: TtyProgress.forStderr() });
     process.stdout.write(parsed.json ? `${JSON.stringify(report, jsonNumbers, 2)}\n` : formatReport(report));
-    return report.notes.some((note) => note.includes('operations failed')) ? EXIT.UNAVAILABLE : EXIT.OK;
+    return report.failedOperations > 0 ? EXIT.UNAVAILABLE : EXIT.OK;
   } catch (error) {
     if (error instanceof UsageError) return reportUsageError('bench', error);
     process.stderr.write(`dflockd-rx bench: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -37,6 +37,7 @@ describe('runBench (smoke)', () => {
     expect(report.scenarios.c).toHaveLength(1);
     expect(report.server.kind).toContain('in-process');
     expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(report.failedOperations).toBe(0);
   });
 
   test('(a) and (d): both drivers did W × R cycles in every trial, with finite ratios', () => {

@@ -144,6 +144,8 @@ export interface BenchReport {
   };
   readonly serverComparison?: ServerComparison;
   readonly targets: readonly TargetCheck[];
+  /** Operations (client or baseline) that failed during the run; non-zero makes the command fail. */
+  readonly failedOperations: number;
   /** Things the reader should know (skipped scenarios, in-process server, …). */
   readonly notes: readonly string[];
 }

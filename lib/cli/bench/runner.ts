@@ -137,8 +137,11 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
     if (plainServer.kind === 'external' && want.has('a')) serverComparison = await compareServers(ctx, plain, target(await embed(), undefined, options.authToken));
     else if (want.has('a')) notes.push('no external server (--servers): the test server was not compared with a real one');
 
-    const errors = [...(scenarios.a ?? []), ...(scenarios.d ?? [])].reduce((sum, r) => sum + r.client.errors + r.baseline.errors, 0) + (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors : 0);
-    if (errors > 0) notes.push(`${errors} operations failed during the run (see the errors rows)`);
+    const errors =
+      [...(scenarios.a ?? []), ...(scenarios.d ?? [])].reduce((sum, r) => sum + r.client.errors + r.baseline.errors, 0) +
+      (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors : 0) +
+      (scenarios.c ?? []).reduce((sum, r) => sum + r.lost + r.errors, 0);
+    if (errors > 0) notes.push(`${errors} operations failed or leases were lost during the run (see the errors and lost columns)`);
     return {
       version: 1,
       startedAt: startedAt.toISOString(),
@@ -163,6 +166,7 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
       scenarios,
       ...(serverComparison ? { serverComparison } : {}),
       targets: checkTargets(scenarios),
+      failedOperations: errors,
       notes,
     };
   } finally {
