@@ -3,6 +3,7 @@ import { ServerPool } from './connection/pool.js';
 import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js';
 import type { LockEvent, LostEvent } from './lease/events.js';
 import { LeaseReport, TwoPhaseControl, leaseStream } from './lease/lease-stream.js';
+import { RenewScheduler } from './lease/renew-scheduler.js';
 import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
 import { checkInteger, checkKey } from './protocol/validate.js';
 import type { Stats } from './protocol/stats.js';
@@ -19,8 +20,13 @@ export type ClientEvent =
   | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string }
   | { readonly type: 'release-failed'; readonly key: string; readonly token: string; readonly server: string; readonly error: DflockdError };
 
-/** The share of `serverIdleTimeoutS` after which a connection must have sent something. */
-const HEARTBEAT_SHARE = 0.4;
+/** The share of `serverIdleTimeoutS` after which an idle pooled connection is closed or pinged. */
+const POOL_IDLE_SHARE = 0.4;
+/**
+ * Leases renew at least this often (share of `serverIdleTimeoutS`), whatever their length: each
+ * claim ends at the idle timeout, and this leaves room for a slow renewal before that.
+ */
+const RENEW_SHARE = 0.6;
 
 /**
  * The reactive dflockd client: one connection pool per server, keys spread by a sharding
@@ -43,6 +49,7 @@ export class DflockdClient implements AsyncDisposable {
   private readonly pendingReleases = new Set<Promise<void>>();
   private readonly active = new Set<() => void>();
   private closing: Promise<void> | undefined;
+  private readonly scheduler: RenewScheduler;
 
   /**
    * Hot stream of everything: connections opened and closed, and per key acquired, renewed,
@@ -58,7 +65,8 @@ export class DflockdClient implements AsyncDisposable {
   /** @throws InvalidArgumentError naming the bad option; nothing is connected until the first subscription. */
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
-    const idleMs = this.options.serverIdleTimeoutS * 1000 * HEARTBEAT_SHARE;
+    const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
+    this.scheduler = new RenewScheduler(() => this.options.clock.now());
     this.pools = this.options.servers.map(
       (server) =>
         new ServerPool({
@@ -173,7 +181,8 @@ export class DflockdClient implements AsyncDisposable {
         options: resolved,
         pool,
         clock: this.options.clock,
-        heartbeatMs: this.options.serverIdleTimeoutS * 1000 * HEARTBEAT_SHARE,
+        heartbeatMs: this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE,
+        scheduler: this.scheduler,
         idleTimeoutMs: this.options.serverIdleTimeoutS * 1000,
         connectTimeoutMs: this.options.connectTimeoutS * 1000,
         report: (report) => this.onReport(report),

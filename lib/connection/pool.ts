@@ -24,6 +24,10 @@ export interface PoolSettings extends OpenConnectionOptions {
 /** Shared connections carry this many requests in flight before the pool opens another. */
 const BUSY_IN_FLIGHT = 16;
 
+/** How long a failed try-lock marks its key as contended, and how many keys are remembered. */
+const CONTENDED_MS = 1_000;
+const CONTENDED_KEYS = 1_024;
+
 /**
  * The connections to one server.
  *
@@ -40,8 +44,29 @@ export class ServerPool {
   private readonly attempts = new Set<() => void>();
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly contended = new Map<string, number>();
 
   constructor(private readonly settings: PoolSettings) {}
+
+  /**
+   * Whether a try-lock on `key` failed within the last second: its next acquisition then joins
+   * the queue at once, saving the try-lock round trip a busy key would refuse anyway.
+   */
+  isContended(key: string): boolean {
+    const at = this.contended.get(key);
+    if (at === undefined) return false;
+    if (this.settings.now() - at < CONTENDED_MS) return true;
+    this.contended.delete(key);
+    return false;
+  }
+
+  /** Records the outcome of an acquisition attempt on `key` for {@link isContended}. */
+  setContended(key: string, contended: boolean): void {
+    this.contended.delete(key);
+    if (!contended) return;
+    if (this.contended.size >= CONTENDED_KEYS) this.contended.delete(this.contended.keys().next().value!);
+    this.contended.set(key, this.settings.now());
+  }
 
   /** `host:port` of this pool's server. */
   get server(): string {

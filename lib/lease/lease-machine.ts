@@ -66,6 +66,20 @@ export interface LeaseTiming {
    * and its locks auto-released — however long the lease: the claim never outlasts it.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * A random number in [0, 1): each renewal comes up to {@link RENEW_SPREAD} of its interval
+   * early, so leases acquired together (a burst at start-up) stop renewing together.
+   * @default no jitter (deterministic, for tests)
+   */
+  readonly jitter?: () => number;
+}
+
+/** Largest share of the renew interval by which {@link LeaseTiming.jitter} brings a renewal forward. */
+export const RENEW_SPREAD = 0.2;
+
+function nextRenewal(base: number, leaseMs: number, timing: LeaseTiming): number {
+  const interval = renewInterval(leaseMs, timing);
+  return base + interval * (1 - RENEW_SPREAD * (timing.jitter?.() ?? 0));
 }
 
 /**
@@ -116,7 +130,7 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         token: input.token,
         leaseS: input.leaseS,
         deadline: deadlineFrom(input.sentAt, leaseMs, timing),
-        renewAt: input.sentAt + renewInterval(leaseMs, timing),
+        renewAt: nextRenewal(input.sentAt, leaseMs, timing),
         renewSentAt: 0,
       };
       const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
@@ -132,7 +146,7 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         phase: 'held',
         leaseS: input.leaseS,
         deadline: deadlineFrom(state.renewSentAt, leaseMs, timing),
-        renewAt: state.renewSentAt + renewInterval(leaseMs, timing),
+        renewAt: nextRenewal(state.renewSentAt, leaseMs, timing),
       };
       const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'renewed', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
       return advance(key, held, input.now, effects);

@@ -16,6 +16,7 @@ import {
 import type { Reply } from '../protocol/replies.js';
 import type { Clock, ResolvedLockOptions } from '../options.js';
 import type { LockEvent, LostReason } from './events.js';
+import type { RenewScheduler } from './renew-scheduler.js';
 import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, claimLength, leaseStep } from './lease-machine.js';
 
 /** What the lease driver reports besides the lock events: release outcomes and teardown failures. */
@@ -36,6 +37,8 @@ export interface LeaseParams {
   readonly heartbeatMs: number;
   /** The server's read timeout (ms): no claim outlasts it. */
   readonly idleTimeoutMs: number;
+  /** The client's batched timer for renewals. */
+  readonly scheduler: RenewScheduler;
   /** Bound on connecting (ms), added to the acquire timeout for the local safety timer. */
   readonly connectTimeoutMs: number;
   readonly report: (report: LeaseReport) => void;
@@ -58,6 +61,9 @@ export interface TwoPhaseControl {
   setWaiter(start: (timeoutS: number) => void): void;
 }
 
+/** A queued two-phase connection pings after this share of the server's idle timeout. */
+const QUEUED_PING_SHARE = 0.4;
+
 /** Extra time the local acquire timer allows beyond the server-side timeout, for the reply to travel. */
 const ACQUIRE_GRACE_MS = 1_000;
 
@@ -70,11 +76,12 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
   return new Observable<LockEvent>((subscriber) => {
     const { key, limit, options, pool, clock } = params;
     const semaphore = limit !== undefined;
-    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs, idleTimeoutMs: params.idleTimeoutMs };
+    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs, idleTimeoutMs: params.idleTimeoutMs, jitter: Math.random };
     let state: LeaseState = { phase: 'acquiring' };
     let owner: Connection | undefined;
     let untrackOwner: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let unschedule: (() => void) | undefined;
     let wanted = true;
     const steps = new Subscription();
     const startedAt = clock.now();
@@ -110,10 +117,20 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
         { key, command: semaphore ? 'sw' : 'w', server: pool.server },
       );
 
+    // Bumped by every step that does something; lets a step notice a nested one.
+    let generation = 0;
     const dispatch = (input: LeaseInput): void => {
       const step = leaseStep(key, state, input, timing);
       state = step.state;
-      for (const effect of step.effects) run(effect);
+      if (step.effects.length === 0) return;
+      const mine = ++generation;
+      for (const effect of step.effects) {
+        // A subscriber that unsubscribes from inside `next` (take(1), firstValueFrom, …) runs a
+        // nested release step; what is left of this step is stale: its renewal would follow the
+        // `r` and its timer would outlive the stream, holding the whole closure until it fires.
+        if (generation !== mine) return;
+        run(effect);
+      }
     };
 
     const run = (effect: LeaseEffect): void => {
@@ -124,12 +141,27 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
           return;
         case 'schedule':
           clearTimeout(timer);
-          timer = setTimeout(() => dispatch({ type: 'tick', now: clock.now() }), Math.max(0, effect.at - clock.now()));
-          timer.unref();
+          // Only a live lease has anything to wake up for.
+          if (state.phase !== 'held' && state.phase !== 'renewing') return;
+          unschedule?.();
+          unschedule = undefined;
+          if (state.phase === 'held') {
+            // A renewal: batched with the other leases due in the same slot.
+            unschedule = params.scheduler.schedule(effect.at, () => {
+              unschedule = undefined;
+              dispatch({ type: 'tick', now: clock.now() });
+            });
+          } else {
+            // A deadline: exact, `lost` must never come late.
+            timer = setTimeout(() => dispatch({ type: 'tick', now: clock.now() }), Math.max(0, effect.at - clock.now()));
+            timer.unref();
+          }
           return;
         case 'cancel-timer':
           clearTimeout(timer);
           timer = undefined;
+          unschedule?.();
+          unschedule = undefined;
           return;
         case 'send-renew':
           owner!.send(renewRequest(key, effect.token, effect.leaseS, semaphore), (error, reply) => {
@@ -212,6 +244,7 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
               if (reply) granted(conn, reply, sentAt);
               else if (!wanted) return;
               else if (error!.code === 'timeout') {
+                pool.setContended(key, true);
                 if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
                 else enqueue();
               } else if (error instanceof ConnectionError && retry) tryLock(false);
@@ -234,16 +267,18 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
               pool.adopt(conn);
               return;
             }
+            let queued = false;
             const sentAt = conn.send(request, (error, reply) => {
               if (error) {
                 if (conn.open) pool.adopt(conn);
                 fail(error);
               } else if (reply!.kind === 'queued') {
+                queued = true;
                 if (!wanted) conn.destroy('left the queue: the subscriber unsubscribed');
                 else if (params.twoPhase) {
                   dispatch({ type: 'queued' });
                   // Not waiting yet: the server would drop a silent connection, and our place with it.
-                  pinger = setInterval(() => conn.send(pingRequest(), () => undefined), params.heartbeatMs);
+                  pinger = setInterval(() => conn.send(pingRequest(), () => undefined), params.idleTimeoutMs * QUEUED_PING_SHARE);
                   pinger.unref();
                   clearTimeout(acquireTimer);
                   params.twoPhase.setWaiter((timeoutS) => {
@@ -254,13 +289,17 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
                   params.twoPhase.enqueued('queued');
                 } else {
                   dispatch({ type: 'queued' });
-                  wait(conn, remainingS());
                 }
               } else {
+                pool.setContended(key, false);
                 granted(conn, reply!, sentAt);
                 params.twoPhase?.enqueued('acquired');
               }
             });
+            // The wait goes out in the same write as the enqueue: no round trip in between. The
+            // server reads it after answering `e`; if `e` was granted (or failed) it answers at
+            // once (`ok`, resp. `error_not_enqueued`), and that answer is ignored.
+            if (!params.twoPhase) wait(conn, remainingS(), () => queued);
           },
           error: (error: DflockdError) => fail(error),
         }),
@@ -269,8 +308,9 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
 
     const remainingS = (): number => Math.max(0, options.acquireTimeoutS - Math.floor((clock.now() - startedAt) / 1000));
 
-    const wait = (conn: Connection, timeoutS: number): void => {
+    const wait = (conn: Connection, timeoutS: number, relevant: () => boolean = () => true): void => {
       const sentAt = conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
+        if (!relevant()) return;
         if (reply) {
           // In two-phase mode the grant may have happened long before this wait: always confirm it.
           if (params.twoPhase && reply.kind === 'granted') confirm(conn, reply.token);
@@ -321,7 +361,9 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
       enqueue();
     } else {
       armAcquireTimer(options.acquireTimeoutS);
-      tryLock(true);
+      // A key whose try-lock just failed is busy: join its queue without asking again.
+      if (options.acquireTimeoutS > 0 && pool.isContended(key)) enqueue();
+      else tryLock(true);
     }
 
     return () => {

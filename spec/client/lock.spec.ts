@@ -251,3 +251,33 @@ describe('close()', () => {
     expect(((await after.failure()) as { code: string }).code).toBe('CONNECTION_CLOSED');
   });
 });
+
+describe('unsubscribing from inside next()', () => {
+  const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  test('200 take-one-then-release cycles leave no lease timer behind', async () => {
+    const before = timeouts();
+    const scheduler = (client as unknown as { scheduler: { size: number } }).scheduler;
+    for (let i = 0; i < 200; i++) {
+      await firstValueFrom(client.lock('cycle').pipe(filter((e) => e.type === 'acquired')));
+    }
+    await eventually(async () => (await server.stats()).locks.every((l) => l.key !== 'cycle'), 'the last release');
+    // A stale step used to arm one renewal per cycle, each holding its whole stream until it fired.
+    expect(scheduler.size).toBe(0);
+    expect(timeouts()).toBeLessThanOrEqual(before);
+  });
+
+  test('a contended grant released inside next() is released exactly once, with no renewal after it', async () => {
+    const holder = new Recorder(client.lock('once'));
+    await holder.next('acquired');
+    const released: string[] = [];
+    other.events$.subscribe((e) => released.push(e.type));
+    const waiter = other.lock('once', { acquireTimeoutS: 5 }).subscribe((e) => {
+      if (e.type === 'acquired') waiter.unsubscribe();
+    });
+    holder.unsubscribe();
+    await eventually(() => released.includes('released'), 'the waiter released');
+    await new Promise((r) => setTimeout(r, 300)); // nothing more may happen: no renewal, no second release
+    expect(released.filter((t) => t === 'released' || t === 'renewed' || t === 'release-failed')).toEqual(['released']);
+  });
+});
