@@ -200,7 +200,8 @@ export class DflockdClient implements AsyncDisposable {
   private onReport(report: LeaseReport): void {
     switch (report.type) {
       case 'event':
-        this.eventsSubject.next({ ...report.event, server: report.server });
+        // Skip building the event when nobody listens (the common case on a hot path).
+        if (this.eventsSubject.observed) this.eventsSubject.next({ ...report.event, server: report.server });
         return;
       case 'release-pending': {
         const done = report.done;
