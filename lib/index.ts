@@ -21,7 +21,7 @@ export type { DistributedLockOptions, HeldLock } from './facade/distributed-lock
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';
-export type { ClientOptions, Clock, LockOptions, ServerAddress, ServerSpec, ShardingStrategy } from './options.js';
+export type { ClientOptions, Clock, LockOptions, ResolvedClientOptions, ServerAddress, ServerSpec, ShardingStrategy } from './options.js';
 export { stableHashShard } from './sharding.js';
 
 // ── Errors ──────────────────────────────────────────────────────────────────────────
@@ -51,12 +51,14 @@ export type { ErrorContext } from './errors.js';
 export { connectLineSocket } from './transport/line-socket.js';
 export type { LineSocket, LineSocketOptions } from './transport/line-socket.js';
 export { Connection } from './connection/connection.js';
+export type { ReplyCallback } from './connection/connection.js';
 export { openConnection as connect } from './connection/open-connection.js';
 export type { OpenConnectionOptions as ConnectOptions } from './connection/open-connection.js';
 export { auth, enqueue, lock, release, renew, semEnqueue, semLock, semRelease, semRenew, semWait, stats, wait } from './commands.js';
 export type { EnqueueResult, Grant } from './commands.js';
 export { LineDecoder, encodeRequest } from './protocol/codec.js';
 export { WIRE_VERBS } from './protocol/commands.js';
+export type { CommandName, ExpectedReply, Request } from './protocol/commands.js';
 export { parseReply } from './protocol/replies.js';
 export type { Reply } from './protocol/replies.js';
 export type { IdleStats, LockStats, SemaphoreStats, Stats } from './protocol/stats.js';

@@ -65,6 +65,7 @@ export class Connection {
     return this.holdCount;
   }
 
+  /** Set by the lease layer as leases come and go. */
   set holds(value: number) {
     this.holdCount = value;
     this.updateRef();
