@@ -31,6 +31,7 @@ describe('examples against a plain server', () => {
     ['semaphore', /(worker \d holds a slot[\s\S]*){4}semaphore acquired/],
     ['stats', /127\.0\.0\.1:\d+: \d+ connections, \d+ locks/],
     ['sharding', /my-resource → server 0\s+user:42 → server 0\s+orders → server 0\s+orders locked on 127\.0\.0\.1/],
+    ['nestjs-app', /building weekly…\s+\S+\s+built weekly\s+\S+\s+building monthly…\s+\S+\s+built monthly[\s\S]*one after the other/],
   ])('%s runs and prints what the README says', async (name, expected) => {
     const { code, stdout, stderr } = await runExample(name, { DFLOCKD_SERVERS: `127.0.0.1:${server.port}` });
     expect(stderr).toBe('');
