@@ -46,7 +46,9 @@ export class DflockdClient implements AsyncDisposable {
   readonly options: ResolvedClientOptions;
   private readonly pools: ServerPool[];
   private readonly eventsSubject = new Subject<ClientEvent>();
-  private readonly pendingReleases = new Set<Promise<void>>();
+  /** Releases written and not yet answered, and who waits for them all to be (close()). */
+  private releasesInFlight = 0;
+  private readonly releasesDrained: Array<() => void> = [];
   private readonly active = new Set<() => void>();
   private closing: Promise<void> | undefined;
   private readonly scheduler: RenewScheduler;
@@ -140,7 +142,8 @@ export class DflockdClient implements AsyncDisposable {
         timer = setTimeout(resolve, this.options.connectTimeoutS * 1000);
         timer.unref();
       });
-      this.closing = Promise.race([Promise.all([...this.pendingReleases]), bound]).then(() => {
+      const drained = new Promise<void>((resolve) => (this.releasesInFlight === 0 ? resolve() : this.releasesDrained.push(resolve)));
+      this.closing = Promise.race([drained, bound]).then(() => {
         clearTimeout(timer);
         for (const pool of this.pools) pool.close();
         this.eventsSubject.complete();
@@ -203,13 +206,14 @@ export class DflockdClient implements AsyncDisposable {
         // Skip building the event when nobody listens (the common case on a hot path).
         if (this.eventsSubject.observed) this.eventsSubject.next({ ...report.event, server: report.server });
         return;
-      case 'release-pending': {
-        const done = report.done;
-        this.pendingReleases.add(done);
-        void done.then(() => this.pendingReleases.delete(done));
+      case 'release-sent':
+        this.releasesInFlight++;
         return;
-      }
+      case 'teardown-failed':
+        this.eventsSubject.next({ type: 'release-failed', key: report.key, token: '', server: report.server, error: report.error });
+        return;
       case 'released':
+        if (--this.releasesInFlight === 0) for (const resolve of this.releasesDrained.splice(0)) resolve();
         if (report.ok) this.eventsSubject.next({ type: 'released', key: report.key, token: report.token, server: report.server });
         else this.eventsSubject.next({ type: 'release-failed', key: report.key, token: report.token, server: report.server, error: report.error! });
         return;

@@ -81,17 +81,23 @@ export class ServerPool {
   /** Emits a connection for non-blocking requests, then completes. */
   shared(): Observable<Connection> {
     return new Observable<Connection>((subscriber) => {
-      const best = this.leastBusy();
-      if (best !== undefined) {
-        if (best.inFlight >= BUSY_IN_FLIGHT && this.connections.length + this.openingCount < this.settings.maxShared) {
-          this.openShared().subscribe({ error: () => undefined });
-        }
-        subscriber.next(best);
+      const ready = this.sharedNow();
+      if (ready !== undefined) {
+        subscriber.next(ready);
         subscriber.complete();
         return undefined;
       }
       return this.openShared().subscribe(subscriber);
     });
+  }
+
+  /** A shared connection if one is open (opening another in the background when all are busy). */
+  sharedNow(): Connection | undefined {
+    const best = this.leastBusy();
+    if (best !== undefined && best.inFlight >= BUSY_IN_FLIGHT && this.connections.length + this.openingCount < this.settings.maxShared) {
+      this.openShared().subscribe({ error: () => undefined });
+    }
+    return best;
   }
 
   /** Emits a connection lent to the caller alone (return it with {@link adopt}), then completes. */

@@ -23,7 +23,10 @@ import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, claimLength, leaseSte
 export type LeaseReport =
   | { readonly type: 'event'; readonly event: LockEvent; readonly server: string }
   | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string; readonly ok: boolean; readonly error?: DflockdError }
-  | { readonly type: 'release-pending'; readonly done: Promise<void> };
+  /** A release was written; a `released` report follows once it is answered (or its connection is gone). */
+  | { readonly type: 'release-sent' }
+  /** Unsubscribing failed unexpectedly (a bug): reported, never thrown. */
+  | { readonly type: 'teardown-failed'; readonly key: string; readonly server: string; readonly error: DflockdError };
 
 /** Everything one acquisition needs. */
 export interface LeaseParams {
@@ -197,12 +200,10 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
     };
 
     const release = (conn: Connection, token: string, afterwards?: () => void): void => {
-      let settle: () => void = () => undefined;
-      params.report({ type: 'release-pending', done: new Promise<void>((resolve) => (settle = resolve)) });
+      params.report({ type: 'release-sent' });
       conn.send(releaseRequest(key, token, semaphore), (error) => {
         params.report({ type: 'released', key, token, server: pool.server, ok: error === undefined, ...(error ? { error } : {}) });
         afterwards?.();
-        settle();
       });
     };
 
@@ -237,23 +238,22 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
     /** Step 1: a try-lock on a shared connection; never blocks the server's reader. */
     const tryLock = (retry: boolean): void => {
       const request: Request = semaphore ? semLockRequest(key, 0, limit, options.leaseTtlS) : lockRequest(key, 0, options.leaseTtlS);
-      steps.add(
-        pool.shared().subscribe({
-          next: (conn) => {
-            const sentAt = conn.send(request, (error, reply) => {
-              if (reply) granted(conn, reply, sentAt);
-              else if (!wanted) return;
-              else if (error!.code === 'timeout') {
-                pool.setContended(key, true);
-                if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
-                else enqueue();
-              } else if (error instanceof ConnectionError && retry) tryLock(false);
-              else fail(error!);
-            });
-          },
-          error: (error: DflockdError) => fail(error),
-        }),
-      );
+      const attempt = (conn: Connection): void => {
+        const sentAt = conn.send(request, (error, reply) => {
+          if (reply) granted(conn, reply, sentAt);
+          else if (!wanted) return;
+          else if (error!.code === 'timeout') {
+            pool.setContended(key, true);
+            if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
+            else enqueue();
+          } else if (error instanceof ConnectionError && retry) tryLock(false);
+          else fail(error!);
+        });
+      };
+      // The hot path: a pooled connection is ready, no Observable needed to get it.
+      const ready = pool.sharedNow();
+      if (ready !== undefined) attempt(ready);
+      else steps.add(pool.shared().subscribe({ next: attempt, error: (error: DflockdError) => fail(error) }));
     };
 
     /** Step 2: join the FIFO queue on a connection of our own, then wait there. */
@@ -380,7 +380,8 @@ export function leaseStream(params: LeaseParams): Observable<LockEvent> {
         dispatch({ type: 'release' });
         if (state.phase === 'released') disown();
       } catch (error) {
-        params.report({ type: 'released', key, token: '', server: pool.server, ok: false, error: error instanceof DflockdError ? error : new DflockdError('TEARDOWN', String(error)) });
+        // Teardown never throws: whatever went wrong is reported as a failed release.
+        params.report({ type: 'teardown-failed', key, server: pool.server, error: error instanceof DflockdError ? error : new DflockdError('TEARDOWN', String(error)) });
       }
     };
   });
