@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from '../lib/errors';
 import {
   CLIENT_DEFAULTS,
   ClientOptions,
@@ -10,19 +9,7 @@ import {
   resolveServers,
 } from '../lib/options';
 import { stableHashShard } from '../lib/sharding';
-
-function refusal(fn: () => unknown): InvalidArgumentError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(InvalidArgumentError);
-  const err = thrown as InvalidArgumentError;
-  expect(err.code).toBe('INVALID_ARGUMENT');
-  return err;
-}
+import { refusal } from './helpers/refusal';
 
 describe('parseServer', () => {
   it.each<readonly [string, ServerSpec, { host: string; port: number }]>([

@@ -1,57 +1,12 @@
 // `dflockd-rx run`, spawned as a real process from the build (`npm test` builds first).
-import * as childProcess from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { type TestServer, startServer } from '../helpers/server.js';
+import { cli, useCliProcesses } from '../helpers/cli.js';
+import { type TestServer, freePort, startServer } from '../helpers/server.js';
 
 const ROOT = path.join(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cjs', 'cli', 'main.js');
 
-/** A spawned `dflockd-rx`: its output so far, its exit, and a way to await a line of output. */
-interface Cli {
-  readonly child: childProcess.ChildProcessWithoutNullStreams;
-  readonly out: { stdout: string; stderr: string };
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves when stdout (or stderr) contains `text`; rejects if the process exits first. */
-  waitFor(text: string, stream?: 'stdout' | 'stderr'): Promise<void>;
-}
-
-const spawned = new Set<Cli>();
-
-// A failed test must not leave processes behind: SIGTERM reaches CMD through run's forwarding.
-afterEach(async () => {
-  const running = [...spawned].filter((c) => c.child.exitCode === null && c.child.signalCode === null);
-  for (const c of running) c.child.kill('SIGTERM');
-  await Promise.all(running.map((c) => c.exit));
-  spawned.clear();
-});
-
-function cli(args: readonly string[], env: Record<string, string> = {}): Cli {
-  const base = { ...process.env };
-  // The suite must not depend on the developer's own settings.
-  delete base['DFLOCKD_SERVERS'];
-  delete base['DFLOCKD_AUTH_TOKEN'];
-  const child = childProcess.spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: 'pipe' });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  const waitFor = (text: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!out[stream].includes(text)) return;
-        child[stream].off('data', check);
-        resolve();
-      };
-      child[stream].on('data', check);
-      check();
-      void exit.then(() => (out[stream].includes(text) ? resolve() : reject(new Error(`exited before printing ${JSON.stringify(text)}; stdout=${out.stdout} stderr=${out.stderr}`))));
-    });
-  const spawnedCli = { child, out, exit, waitFor };
-  spawned.add(spawnedCli);
-  return spawnedCli;
-}
+useCliProcesses();
 
 /** `node -e SCRIPT` as CMD. */
 const node = (script: string): string[] => [process.execPath, '-e', script];
@@ -60,20 +15,6 @@ const node = (script: string): string[] => [process.execPath, '-e', script];
 const UNTIL_STDIN_ENDS = "console.log('ready'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));";
 const REPORT_SIGNALS = "for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { console.log('CMD got ' + s); process.exit(42); }); console.log('ready'); setInterval(() => {}, 1000);";
 const IGNORE_SIGTERM = "process.on('SIGTERM', () => console.log('CMD ignores SIGTERM')); console.log('ready'); setInterval(() => {}, 1000);";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-beforeAll(() => {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-});
 
 describe('dflockd-rx run', () => {
   let server: TestServer;

@@ -1,69 +1,13 @@
 // `dflockd-rx stats`, spawned as a real process from the build (`npm test` builds first).
-import * as childProcess from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { type Subscription, filter, firstValueFrom } from 'rxjs';
 import { DflockdClient, type LockEvent } from '../../lib/index.js';
-import { type TestServer, startServer } from '../helpers/server.js';
+import { cli, useCliProcesses } from '../helpers/cli.js';
+import { type TestServer, freePort, startServer } from '../helpers/server.js';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js');
 const TLS_FIXTURES = path.join(__dirname, '..', 'fixtures', 'tls');
 
-/** A spawned `dflockd-rx`: its output so far, its exit, and a way to await some output. */
-interface Cli {
-  readonly child: childProcess.ChildProcessWithoutNullStreams;
-  readonly out: { stdout: string; stderr: string };
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves when stdout contains `text`; rejects if the process exits first. */
-  waitFor(text: string): Promise<void>;
-}
-
-const spawned = new Set<Cli>();
-
-// A failed test must not leave processes behind.
-afterEach(async () => {
-  const running = [...spawned].filter((c) => c.child.exitCode === null && c.child.signalCode === null);
-  for (const c of running) c.child.kill('SIGTERM');
-  await Promise.all(running.map((c) => c.exit));
-  spawned.clear();
-});
-
-function cli(args: readonly string[], env: Record<string, string> = {}): Cli {
-  const base = { ...process.env };
-  // The suite must not depend on the developer's own settings.
-  delete base['DFLOCKD_SERVERS'];
-  delete base['DFLOCKD_AUTH_TOKEN'];
-  const child = childProcess.spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: 'pipe' });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  const waitFor = (text: string): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!out.stdout.includes(text)) return;
-        child.stdout.off('data', check);
-        resolve();
-      };
-      child.stdout.on('data', check);
-      check();
-      void exit.then(() => (out.stdout.includes(text) ? resolve() : reject(new Error(`exited before printing ${JSON.stringify(text)}; stderr=${out.stderr}`))));
-    });
-  const spawnedCli = { child, out, exit, waitFor };
-  spawned.add(spawnedCli);
-  return spawnedCli;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+useCliProcesses();
 
 /** Subscribes and resolves once `type` was emitted. */
 function until(source: ReturnType<DflockdClient['lock']>, type: LockEvent['type'], subs: Subscription[]): Promise<void> {
@@ -71,10 +15,6 @@ function until(source: ReturnType<DflockdClient['lock']>, type: LockEvent['type'
     subs.push(source.subscribe({ next: (e) => e.type === type && resolve(), error: reject }));
   });
 }
-
-beforeAll(() => {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-});
 
 describe('dflockd-rx stats', () => {
   let server: TestServer;

@@ -11,6 +11,8 @@ import {
   leaseStep,
   renewInterval,
 } from '../../lib/lease/lease-machine';
+// Deterministic, so failures reproduce.
+import { mulberry32 } from '../../tools/prng';
 
 const KEY = 'orders';
 const TOKEN = '0123456789abcdef0123456789abcdef';
@@ -297,18 +299,6 @@ describe('leaseStep', () => {
 // Whole lifetimes on a fake clock: a driver that carries out the effects, and a model server
 // that processes each request half-way through its round trip and really expires the lease.
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface SimConfig {
   readonly leaseS: number;
   readonly timing: LeaseTiming;
@@ -445,7 +435,7 @@ function simulate(cfg: SimConfig): SimResult {
 
 describe('a whole lease lifetime on a fake clock', () => {
   it('100 renew cycles with prompt replies: the lease never lapses, renewals every lease × ratio', () => {
-    const rand = prng(1);
+    const rand = mulberry32(1);
     const r = simulate({
       leaseS: 10,
       timing: T,
@@ -522,7 +512,7 @@ describe('a whole lease lifetime on a fake clock', () => {
 
   /** A run with random lease, timing and latencies: mostly quick replies, some longer than the whole lease, a stall in half the runs. */
   function randomRun(seed: number): SimResult & { leaseS: number } {
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     const leaseS = 1 + Math.floor(rand() * 30);
     const timing: LeaseTiming = { renewRatio: 0.1 + rand() * 0.8, heartbeatMs: 500 + rand() * 10_000 };
     // Half the runs stall at some point; the others only see latency.

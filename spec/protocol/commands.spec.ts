@@ -1,4 +1,4 @@
-import { DflockdError, InvalidArgumentError } from '../../lib/errors';
+import { DflockdError } from '../../lib/errors';
 import { encodeRequest } from '../../lib/protocol/codec';
 import {
   Request,
@@ -15,6 +15,7 @@ import {
   waitRequest,
 } from '../../lib/protocol/commands';
 import { MAX_LINE_BYTES, checkInteger, checkKey, checkPositiveSeconds, checkRatio, checkToken } from '../../lib/protocol/validate';
+import { refusal } from '../helpers/refusal';
 
 const TOKEN = '0123456789abcdef0123456789abcdef';
 
@@ -152,16 +153,8 @@ describe('bad input is refused with InvalidArgumentError naming the argument (AP
   ];
 
   function expectRefused(fn: () => unknown, argument: string): void {
-    let thrown: unknown;
-    try {
-      fn();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(InvalidArgumentError);
-    expect(thrown).toBeInstanceOf(DflockdError);
-    const err = thrown as InvalidArgumentError;
-    expect(err.code).toBe('INVALID_ARGUMENT');
+    const err = refusal(fn);
+    expect(err).toBeInstanceOf(DflockdError);
     expect(err.argument).toBe(argument);
     expect(err.message.startsWith(`${argument}:`)).toBe(true);
   }

@@ -1,36 +1,12 @@
-import { AcquireTimeoutError, DflockdClient, LeaseLostError, type LockEvent } from '../../lib/index.js';
-import { FaultProxy } from '../../lib/testing/index.js';
+import { AcquireTimeoutError, LeaseLostError, type LockEvent } from '../../lib/index.js';
 import { type HistoryEvent, check } from '../../tools/history.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type PortServer, SWEEP_S, TIMER_SLACK_MS, expectNoLeaks, recordEvents, startServerAt } from './support.js';
+import { SWEEP_S, TIMER_SLACK_MS, expectNoLeaks, recordEvents, useProxiedServer } from './support.js';
 
 // Partitions and stalls between one client and the server, through a FaultProxy. The server is
 // reached directly by the other clients, so only the proxied client is cut off.
 
-let server: PortServer;
-let proxy: FaultProxy;
-let through: Array<[string, number]>;
-
-beforeAll(async () => {
-  server = await startServerAt(0, { leaseSweepInterval: SWEEP_S });
-  proxy = new FaultProxy({ target: { host: '127.0.0.1', port: server.port } });
-  through = [['127.0.0.1', await proxy.start()]];
-});
-/** Clients of the current test: closed after it even when it fails, so a failure leaks nothing. */
-const clients: DflockdClient[] = [];
-function newClient(options: ConstructorParameters<typeof DflockdClient>[0]): DflockdClient {
-  const client = new DflockdClient(options);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  proxy.heal();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await proxy.stop();
-  await server.stop();
-});
+const env = useProxiedServer({ leaseSweepInterval: SWEEP_S });
 
 /** The expiresAt of the last acquired/renewed event recorded before index `before`. */
 function lastDeadline(r: Recorder, before = r.events.length): number {
@@ -44,8 +20,8 @@ function timeOf(r: Recorder, type: LockEvent['type']): number {
 
 describe('a holder black-holed while another client waits on the same key', () => {
   test('its lost (deadline) comes before the waiter acquires, its withLock signal aborts first, and it is on time', async () => {
-    const holder = newClient({ servers: through });
-    const waiterClient = newClient({ servers: server.servers });
+    const holder = env.newClient({ servers: env.through });
+    const waiterClient = env.newClient({ servers: env.server.servers });
     const holderEvents = recordEvents(holder);
     let abortedAt = Infinity;
     let started!: () => void;
@@ -65,7 +41,7 @@ describe('a holder black-holed while another client waits on the same key', () =
     await running;
     const waiter = new Recorder(waiterClient.lock('part-withlock', { acquireTimeoutS: 10 }));
     await waiter.next('queued');
-    proxy.blackhole();
+    env.proxy.blackhole();
 
     const lost = await work.then(
       () => undefined,
@@ -85,17 +61,17 @@ describe('a holder black-holed while another client waits on the same key', () =
     waiter.unsubscribe();
     await holder.close();
     await waiterClient.close();
-    await expectNoLeaks(through[0]![1]);
+    await expectNoLeaks(env.through[0]![1]);
   });
 
   test('the same with client.lock(): lost(deadline), then complete; the waiter acquires after, with a new token', async () => {
-    const holderClient = newClient({ servers: through });
-    const waiterClient = newClient({ servers: server.servers });
+    const holderClient = env.newClient({ servers: env.through });
+    const waiterClient = env.newClient({ servers: env.server.servers });
     const holder = new Recorder(holderClient.lock('part-lock', { leaseTtlS: 2 }));
     const acquired = await holder.next('acquired');
     const waiter = new Recorder(waiterClient.lock('part-lock', { acquireTimeoutS: 10 }));
     await waiter.next('queued');
-    proxy.blackhole();
+    env.proxy.blackhole();
     const lost = await holder.next('lost');
     const granted = await waiter.next('acquired');
     expect(lost).toMatchObject({ reason: 'deadline', token: acquired.token });
@@ -106,16 +82,16 @@ describe('a holder black-holed while another client waits on the same key', () =
     waiter.unsubscribe();
     await holderClient.close();
     await waiterClient.close();
-    await expectNoLeaks(through[0]![1]);
+    await expectNoLeaks(env.through[0]![1]);
   });
 });
 
 describe('a stalled server (requests arrive, no reply comes back)', () => {
   test('while holding: lost by the local deadline, never later than expiresAt + slack, not earlier either', async () => {
-    const client = newClient({ servers: through });
+    const client = env.newClient({ servers: env.through });
     const r = new Recorder(client.lock('stall-held', { leaseTtlS: 2 }));
     await r.next('acquired');
-    proxy.blackhole({ direction: 'toClient' });
+    env.proxy.blackhole({ direction: 'toClient' });
     const lost = await r.next('lost');
     const lostAt = timeOf(r, 'lost');
     const deadline = lastDeadline(r, r.types.indexOf('lost'));
@@ -124,18 +100,18 @@ describe('a stalled server (requests arrive, no reply comes back)', () => {
     expect(lostAt).toBeGreaterThanOrEqual(deadline - 1);
     expect(r.completed).toBe(true);
     await client.close();
-    await expectNoLeaks(through[0]![1]);
+    await expectNoLeaks(env.through[0]![1]);
   });
 
   test('while queued: the acquire timeout still fires (AcquireTimeoutError), bounded by connect + timeout + grace', async () => {
-    const holderClient = newClient({ servers: server.servers });
-    const client = newClient({ servers: through, connectTimeoutS: 1 });
+    const holderClient = env.newClient({ servers: env.server.servers });
+    const client = env.newClient({ servers: env.through, connectTimeoutS: 1 });
     const holder = new Recorder(holderClient.lock('stall-queued'));
     await holder.next('acquired');
     const startedAt = performance.now();
     const r = new Recorder(client.lock('stall-queued', { acquireTimeoutS: 1 }));
     await r.next('queued');
-    proxy.blackhole();
+    env.proxy.blackhole();
     const error = await r.failure(6_000);
     const elapsed = performance.now() - startedAt;
     expect(error).toBeInstanceOf(AcquireTimeoutError);
@@ -146,12 +122,12 @@ describe('a stalled server (requests arrive, no reply comes back)', () => {
     holder.unsubscribe();
     await client.close();
     await holderClient.close();
-    await expectNoLeaks(through[0]![1]);
+    await expectNoLeaks(env.through[0]![1]);
   });
 
   test('while trying the lock (first request unanswered): AcquireTimeoutError, not a hang', async () => {
-    proxy.blackhole({ direction: 'toClient' });
-    const client = newClient({ servers: through, connectTimeoutS: 1 });
+    env.proxy.blackhole({ direction: 'toClient' });
+    const client = env.newClient({ servers: env.through, connectTimeoutS: 1 });
     const startedAt = performance.now();
     const r = new Recorder(client.lock('stall-try', { acquireTimeoutS: 0 }));
     const error = await r.failure(6_000);
@@ -159,8 +135,8 @@ describe('a stalled server (requests arrive, no reply comes back)', () => {
     expect(performance.now() - startedAt).toBeLessThan(2_000 + 500);
     expect(r.events).toEqual([]);
     await client.close();
-    proxy.heal();
-    await expectNoLeaks(through[0]![1]);
+    env.proxy.heal();
+    await expectNoLeaks(env.through[0]![1]);
   });
 });
 
@@ -170,9 +146,9 @@ describe('a grant delayed by a partition for longer than its lease', () => {
   // When the partition heals B receives the stale grant: it must not report the lock as held
   // while C holds it.
   test('is never reported as held while the next holder holds it', async () => {
-    const a = newClient({ servers: server.servers });
-    const b = newClient({ servers: through });
-    const c = newClient({ servers: server.servers });
+    const a = env.newClient({ servers: env.server.servers });
+    const b = env.newClient({ servers: env.through });
+    const c = env.newClient({ servers: env.server.servers });
     const history: HistoryEvent[] = [];
     for (const [name, client] of [['A', a], ['B', b], ['C', c]] as const) {
       client.events$.subscribe((e) => {
@@ -186,12 +162,12 @@ describe('a grant delayed by a partition for longer than its lease', () => {
     await late.next('queued');
     const next = new Recorder(c.lock('late-grant', { leaseTtlS: 5, acquireTimeoutS: 10 }));
     await next.next('queued');
-    proxy.blackhole({ direction: 'toClient' });
+    env.proxy.blackhole({ direction: 'toClient' });
     history.push({ client: 'A', key: 'late-grant', kind: 'released', token: held.token, t: performance.now() });
     holder.unsubscribe();
     // B's 1 s lease expires on the server unrenewed; C gets the lock.
     await next.next('acquired', 8_000);
-    proxy.heal();
+    env.proxy.heal();
     // B now reads the grant the server made ~1 s ago and has since taken back. Whatever B does
     // with it (refuse it, keep waiting, or report and lose it), it must not claim the lock while
     // C holds it: give it a bounded moment to do its worst, with C still holding.
@@ -202,6 +178,6 @@ describe('a grant delayed by a partition for longer than its lease', () => {
     expect(check(history).map((v) => v.message)).toEqual([]);
     late.unsubscribe();
     await Promise.all([a.close(), b.close(), c.close()]);
-    await expectNoLeaks(through[0]![1]);
+    await expectNoLeaks(env.through[0]![1]);
   });
 });

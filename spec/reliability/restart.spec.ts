@@ -1,6 +1,7 @@
 import { AcquireTimeoutError, ConnectionError, DflockdClient, DflockdError, type ClientEvent } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type PortServer, expectNoLeaks, freePort, recordEvents, startServerAt } from './support.js';
+import { freePort } from '../helpers/server.js';
+import { type PortServer, expectNoLeaks, recordEvents, startServerAt } from './support.js';
 
 // The server goes away (stopped in process; SIGKILL for the real dflockd) and a new one starts on
 // the same port. Nothing survives on the server, so the client must treat every old lease as

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
-import type { ClientEvent, DflockdClient } from '../../lib/index.js';
-import { DflockdTestServer, type DflockdTestServerOptions } from '../../lib/testing/index.js';
-import { type RawStats, rawStats } from '../helpers/server.js';
+import { type ClientEvent, DflockdClient } from '../../lib/index.js';
+import { DflockdTestServer, type DflockdTestServerOptions, FaultProxy } from '../../lib/testing/index.js';
+import { type RawStats, freePort, rawStats } from '../helpers/server.js';
 import { liveClientTimers, socketsTo, trackClientTimers } from '../../tools/handles.js';
 
 /** Set to a dflockd binary to run the reliability suite against the real server (integer-second flags only). */
@@ -49,6 +49,47 @@ export async function startServerAt(port: number, options: Omit<DflockdTestServe
   };
 }
 
+/** One server for a spec file with a FaultProxy in front of it, set up by {@link useProxiedServer}. */
+export interface ProxiedServer {
+  /** Reached directly by the clients that are not to be cut off. */
+  readonly server: PortServer;
+  readonly proxy: FaultProxy;
+  /** `servers` through the proxy. */
+  readonly through: Array<[string, number]>;
+  /** A client of the current test: closed after it even when it fails, so a failure leaks nothing. */
+  newClient(options: ConstructorParameters<typeof DflockdClient>[0]): DflockdClient;
+}
+
+/**
+ * Registers the hooks of a spec that cuts one client off from the server: before all, a server
+ * (any free port) and a FaultProxy to it; after each test, the proxy healed and the test's clients
+ * closed; after all, both stopped. The fields are set once the beforeAll hook has run.
+ */
+export function useProxiedServer(options: Omit<DflockdTestServerOptions, 'port' | 'host'>): ProxiedServer {
+  const clients: DflockdClient[] = [];
+  const env = {
+    newClient(clientOptions: ConstructorParameters<typeof DflockdClient>[0]): DflockdClient {
+      const client = new DflockdClient(clientOptions);
+      clients.push(client);
+      return client;
+    },
+  } as { -readonly [K in keyof ProxiedServer]: ProxiedServer[K] };
+  beforeAll(async () => {
+    env.server = await startServerAt(0, options);
+    env.proxy = new FaultProxy({ target: { host: '127.0.0.1', port: env.server.port } });
+    env.through = [['127.0.0.1', await env.proxy.start()]];
+  });
+  afterEach(async () => {
+    env.proxy.heal();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await env.proxy.stop();
+    await env.server.stop();
+  });
+  return env;
+}
+
 /** Spawns dflockd; resolves once it logs that it listens, or undefined if it exits first (port taken). */
 async function startRealAt(bin: string, port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'>): Promise<PortServer | undefined> {
   const flags = Object.entries(options).map(([name, value]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
@@ -84,17 +125,6 @@ async function startRealAt(bin: string, port: number, options: Omit<DflockdTestS
       await exited;
     },
   };
-}
-
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 trackClientTimers();

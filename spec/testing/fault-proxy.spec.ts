@@ -44,31 +44,32 @@ class Peer {
 
   /** Resolves once `text` has been received in full; fails fast if the socket closes first. */
   until(text: string, timeoutMs = 5_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (this.text.includes(text)) done(undefined);
-        else if (this.isClosed) done(new Error(`closed before receiving ${JSON.stringify(text)}; got ${JSON.stringify(this.text)}`));
-      };
-      const timer = setTimeout(() => done(new Error(`no ${JSON.stringify(text)} within ${timeoutMs} ms; got ${JSON.stringify(this.text)}`)), timeoutMs);
-      const done = (error: Error | undefined): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        if (error) reject(error);
-        else resolve();
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return this.waitUntil(
+      () => this.text.includes(text),
+      () => `closed before receiving ${JSON.stringify(text)}; got ${JSON.stringify(this.text)}`,
+      () => `no ${JSON.stringify(text)} within ${timeoutMs} ms; got ${JSON.stringify(this.text)}`,
+      timeoutMs,
+    );
   }
 
   /** Resolves once at least `n` bytes have been received. */
   untilBytes(n: number, timeoutMs = 10_000): Promise<void> {
+    return this.waitUntil(
+      () => this.bytes >= n,
+      () => `closed after ${this.bytes} of ${n} bytes`,
+      () => `${this.bytes} of ${n} bytes within ${timeoutMs} ms`,
+      timeoutMs,
+    );
+  }
+
+  /** Resolves once `reached()` holds, checked on every chunk; rejects if the socket closes first or after `timeoutMs`. */
+  private waitUntil(reached: () => boolean, closedMessage: () => string, timeoutMessage: () => string, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (this.bytes >= n) done(undefined);
-        else if (this.isClosed) done(new Error(`closed after ${this.bytes} of ${n} bytes`));
+        if (reached()) done(undefined);
+        else if (this.isClosed) done(new Error(closedMessage()));
       };
-      const timer = setTimeout(() => done(new Error(`${this.bytes} of ${n} bytes within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => done(new Error(timeoutMessage())), timeoutMs);
       const done = (error: Error | undefined): void => {
         clearTimeout(timer);
         this.listeners.delete(check);
