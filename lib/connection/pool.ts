@@ -73,11 +73,6 @@ export class ServerPool {
     return `${this.settings.host}:${this.settings.port}`;
   }
 
-  /** Open shared connections (for tests and stats). */
-  get size(): number {
-    return this.connections.length;
-  }
-
   /** Emits a connection for non-blocking requests, then completes. */
   shared(): Observable<Connection> {
     return new Observable<Connection>((subscriber) => {

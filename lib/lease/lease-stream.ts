@@ -36,7 +36,7 @@ export interface LeaseParams {
   readonly options: ResolvedLockOptions;
   readonly pool: ServerPool;
   readonly clock: Clock;
-  /** Longest silence allowed on a connection (ms). */
+  /** Longest time between a lease's renewals (ms), whatever its length. */
   readonly heartbeatMs: number;
   /** The server's read timeout (ms): no claim outlasts it. */
   readonly idleTimeoutMs: number;
