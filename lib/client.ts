@@ -10,7 +10,6 @@ import type { Stats } from './protocol/stats.js';
 import { pickServer } from './sharding.js';
 import { statsFrom } from './commands.js';
 import { WithLockWork, runWithLock } from './with-lock.js';
-import type { AcquiredEvent } from './lease/events.js';
 
 /** Everything the client does, as one hot stream (`client.events$`). */
 export type ClientEvent =
@@ -221,4 +220,3 @@ export class DflockdClient implements AsyncDisposable {
   }
 }
 
-export type { AcquiredEvent };
