@@ -44,6 +44,39 @@ export type { BlackholeMode, BlackholeOptions, FaultDirection, LatencyOptions, R
 export class FaultProxy {
   /** Address the proxy listens on. */
   readonly host: string;
+  /**
+   * API.md's name for {@link setLatency}: delay forwarded data by `ms`.
+   * @example
+   * ```ts
+   * proxy.delay(200);
+   * ```
+   */
+  delay(ms: number, options: LatencyOptions = {}): void {
+    this.setLatency(ms, options);
+  }
+
+  /**
+   * API.md's name for {@link blackhole}: stop forwarding without closing anything.
+   * @example
+   * ```ts
+   * proxy.pause();
+   * ```
+   */
+  pause(options: BlackholeOptions = {}): void {
+    this.blackhole(options);
+  }
+
+  /**
+   * The opposite of {@link pause}: same as {@link heal}.
+   * @example
+   * ```ts
+   * proxy.resume();
+   * ```
+   */
+  resume(): void {
+    this.heal();
+  }
+
   private readonly options: ResolvedFaultProxyOptions;
   private readonly defaults: Record<'toServer' | 'toClient', PipeFaults> = {
     toServer: { latencyMs: 0, blackhole: undefined },
@@ -226,7 +259,7 @@ export class FaultProxy {
    * proxy.halfClose('toServer'); // the server reads EOF on every connection
    * ```
    */
-  halfClose(direction: FaultDirection): void {
+  halfClose(direction: FaultDirection = 'toServer'): void {
     directionsOf(direction, 'halfClose(direction)');
     for (const connection of this.live) connection.halfClose(direction);
   }

@@ -540,3 +540,33 @@ describe('FaultProxy stop()', () => {
     await expect(connect(await started)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
+
+describe("API.md's names: delay, pause/resume, halfClose()", () => {
+  it('delay(ms) is setLatency(ms); pause() holds like blackhole(); resume() heals', async () => {
+    const { server, proxy } = await setup();
+    const { client, upstream, connection } = await through(proxy, server);
+    proxy.delay(100);
+    expect(await roundTrip(client, 'slow\n')).toBeGreaterThanOrEqual(200);
+    proxy.resume();
+    proxy.pause();
+    client.socket.write('held\n');
+    await upstream.expectQuietFor();
+    expect(connection.active).toBe(true);
+    proxy.resume();
+    await client.until('slow\nheld\n');
+    connection.pause();
+    client.socket.write('again\n');
+    await upstream.expectQuietFor();
+    connection.resume();
+    await client.until('slow\nheld\nagain\n');
+  });
+
+  it('halfClose() with no direction ends the client-to-server half', async () => {
+    const { server, proxy } = await setup({ echo: false, mirrorEnd: false });
+    const { client, upstream } = await through(proxy, server);
+    proxy.halfClose();
+    await upstream.ended;
+    upstream.socket.write('still here\n');
+    await client.until('still here\n');
+  });
+});

@@ -42,6 +42,39 @@ export class FaultConnection {
   readonly serverSocket: net.Socket;
   /** Resolves once both sockets have closed; never rejects. */
   readonly closed: Promise<void>;
+  /**
+   * API.md's name for {@link setLatency}: delay forwarded data by `ms`.
+   * @example
+   * ```ts
+   * connection.delay(200);
+   * ```
+   */
+  delay(ms: number, options: LatencyOptions = {}): void {
+    this.setLatency(ms, options);
+  }
+
+  /**
+   * API.md's name for {@link blackhole}: stop forwarding without closing anything.
+   * @example
+   * ```ts
+   * connection.pause();
+   * ```
+   */
+  pause(options: BlackholeOptions = {}): void {
+    this.blackhole(options);
+  }
+
+  /**
+   * The opposite of {@link pause}: same as {@link heal}.
+   * @example
+   * ```ts
+   * connection.resume();
+   * ```
+   */
+  resume(): void {
+    this.heal();
+  }
+
   private readonly toServer: Pipe;
   private readonly toClient: Pipe;
   private openSockets = 2;
@@ -159,7 +192,7 @@ export class FaultConnection {
    * connection.halfClose('toClient'); // the client reads EOF, its writes still arrive
    * ```
    */
-  halfClose(direction: FaultDirection): void {
+  halfClose(direction: FaultDirection = 'toServer'): void {
     for (const d of directionsOf(direction, 'halfClose(direction)')) this.pipe(d).halfClose();
   }
 
