@@ -55,7 +55,7 @@ export type { ReplyCallback } from './connection/connection.js';
 export { openConnection as connect } from './connection/open-connection.js';
 export type { OpenConnectionOptions as ConnectOptions } from './connection/open-connection.js';
 export { auth, enqueue, lock, release, renew, semEnqueue, semLock, semRelease, semRenew, semWait, stats, wait } from './commands.js';
-export type { EnqueueResult, Grant } from './commands.js';
+export type { ConnectionLike, EnqueueResult, Grant, LowLevelLockOptions, Ok, Renewal } from './commands.js';
 export { LineDecoder, encodeRequest } from './protocol/codec.js';
 export { WIRE_VERBS } from './protocol/commands.js';
 export type { CommandName, ExpectedReply, Request } from './protocol/commands.js';
