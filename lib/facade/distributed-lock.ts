@@ -63,7 +63,6 @@ export class DistributedLock implements AsyncDisposable {
   /** @throws InvalidArgumentError naming the bad argument; nothing is sent. */
   constructor(key: string, options: DistributedLockOptions = {}, protected readonly limit?: number) {
     this.key = checkKey(key);
-    if (limit !== undefined) checkInteger(limit, 'limit', 1);
     if (options.client !== undefined && !(options.client instanceof DflockdClient)) throw new InvalidArgumentError('client', 'must be a DflockdClient');
     this.sharedClient = options.client;
     const { client: _client, acquireTimeoutS: _t, leaseTtlS: _l, ...clientOptions } = options;
@@ -302,7 +301,6 @@ export class DistributedLock implements AsyncDisposable {
 export class DistributedSemaphore extends DistributedLock {
   /** @throws InvalidArgumentError naming the bad argument. */
   constructor(key: string, limit: number, options: DistributedLockOptions = {}) {
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', `must be an integer ≥ 1, got ${String(limit)}`);
-    super(key, options, limit);
+    super(key, options, checkInteger(limit, 'limit', 1));
   }
 }

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { FaultConnection } from './fault-proxy/fault-connection.js';
+import { FaultControls } from './fault-proxy/fault-controls.js';
 import {
   checkBlackholeMode,
   checkLatency,
@@ -41,42 +42,9 @@ export type { BlackholeMode, BlackholeOptions, FaultDirection, LatencyOptions, R
  * await proxy.stop();
  * ```
  */
-export class FaultProxy {
+export class FaultProxy extends FaultControls {
   /** Address the proxy listens on. */
   readonly host: string;
-  /**
-   * API.md's name for {@link setLatency}: delay forwarded data by `ms`.
-   * @example
-   * ```ts
-   * proxy.delay(200);
-   * ```
-   */
-  delay(ms: number, options: LatencyOptions = {}): void {
-    this.setLatency(ms, options);
-  }
-
-  /**
-   * API.md's name for {@link blackhole}: stop forwarding without closing anything.
-   * @example
-   * ```ts
-   * proxy.pause();
-   * ```
-   */
-  pause(options: BlackholeOptions = {}): void {
-    this.blackhole(options);
-  }
-
-  /**
-   * The opposite of {@link pause}: same as {@link heal}.
-   * @example
-   * ```ts
-   * proxy.resume();
-   * ```
-   */
-  resume(): void {
-    this.heal();
-  }
-
   private readonly options: ResolvedFaultProxyOptions;
   private readonly defaults: Record<'toServer' | 'toClient', PipeFaults> = {
     toServer: { latencyMs: 0, blackhole: undefined },
@@ -114,6 +82,7 @@ export class FaultProxy {
    * @throws RangeError naming the option, for a non-loopback host or a bad port.
    */
   constructor(options: FaultProxyOptions) {
+    super();
     this.options = resolveFaultProxyOptions(options);
     this.host = this.options.host;
   }
@@ -188,7 +157,7 @@ export class FaultProxy {
    * proxy.setLatency(300, { direction: 'toClient' });   // slow replies
    * ```
    */
-  setLatency(ms: number, options: LatencyOptions = {}): void {
+  override setLatency(ms: number, options: LatencyOptions = {}): void {
     checkLatency(ms);
     for (const d of directionsOf(options.direction ?? 'both', 'setLatency({ direction })')) this.defaults[d].latencyMs = ms;
     for (const connection of this.live) connection.setLatency(ms, options);
@@ -204,7 +173,7 @@ export class FaultProxy {
    * proxy.blackhole();
    * ```
    */
-  blackhole(options: BlackholeOptions = {}): void {
+  override blackhole(options: BlackholeOptions = {}): void {
     const mode = checkBlackholeMode(options.mode);
     for (const d of directionsOf(options.direction ?? 'both', 'blackhole({ direction })')) this.defaults[d].blackhole = mode;
     for (const connection of this.live) connection.blackhole(options);
@@ -219,7 +188,7 @@ export class FaultProxy {
    * proxy.heal();
    * ```
    */
-  heal(): void {
+  override heal(): void {
     for (const d of ['toServer', 'toClient'] as const) this.defaults[d] = { latencyMs: 0, blackhole: undefined };
     this.refusing = undefined;
     for (const connection of this.live) connection.heal();

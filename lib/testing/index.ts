@@ -17,4 +17,5 @@ export type {
 
 // ── The fault proxy ─────────────────────────────────────────────────────────────────
 export { FaultConnection, FaultProxy } from './fault-proxy.js';
+export { FaultControls } from './fault-proxy/fault-controls.js';
 export type { BlackholeMode, BlackholeOptions, FaultDirection, FaultProxyOptions, LatencyOptions, RefuseOptions } from './fault-proxy.js';

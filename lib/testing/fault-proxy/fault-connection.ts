@@ -7,6 +7,7 @@ import {
   type FaultDirection,
   type LatencyOptions,
 } from './faults.js';
+import { FaultControls } from './fault-controls.js';
 import { Pipe, type PipeFaults } from './pipe.js';
 
 /** What a connection needs from the proxy that owns it. @internal */
@@ -33,7 +34,7 @@ export interface FaultConnectionInit {
  * await holder.closed;           // resolves once both sockets have closed
  * ```
  */
-export class FaultConnection {
+export class FaultConnection extends FaultControls {
   /** 1, 2, 3… in order of acceptance, per proxy. */
   readonly id: number;
   /** The proxy's end of the client's connection, for inspection (`remotePort` is the client's local port). Do not write to it. */
@@ -42,45 +43,13 @@ export class FaultConnection {
   readonly serverSocket: net.Socket;
   /** Resolves once both sockets have closed; never rejects. */
   readonly closed: Promise<void>;
-  /**
-   * API.md's name for {@link setLatency}: delay forwarded data by `ms`.
-   * @example
-   * ```ts
-   * connection.delay(200);
-   * ```
-   */
-  delay(ms: number, options: LatencyOptions = {}): void {
-    this.setLatency(ms, options);
-  }
-
-  /**
-   * API.md's name for {@link blackhole}: stop forwarding without closing anything.
-   * @example
-   * ```ts
-   * connection.pause();
-   * ```
-   */
-  pause(options: BlackholeOptions = {}): void {
-    this.blackhole(options);
-  }
-
-  /**
-   * The opposite of {@link pause}: same as {@link heal}.
-   * @example
-   * ```ts
-   * connection.resume();
-   * ```
-   */
-  resume(): void {
-    this.heal();
-  }
-
   private readonly toServer: Pipe;
   private readonly toClient: Pipe;
   private openSockets = 2;
 
   /** @internal Created by `FaultProxy` for each accepted client. */
   constructor(init: FaultConnectionInit) {
+    super();
     this.id = init.id;
     this.clientSocket = init.client;
     this.serverSocket = net.connect({
@@ -149,7 +118,7 @@ export class FaultConnection {
    * connection.setLatency(100, { direction: 'toClient' });
    * ```
    */
-  setLatency(ms: number, options: LatencyOptions = {}): void {
+  override setLatency(ms: number, options: LatencyOptions = {}): void {
     checkLatency(ms);
     for (const d of directionsOf(options.direction ?? 'both', 'setLatency({ direction })')) this.pipe(d).setLatency(ms);
   }
@@ -164,7 +133,7 @@ export class FaultConnection {
    * connection.blackhole({ direction: 'toClient', mode: 'drop' }); // replies vanish
    * ```
    */
-  blackhole(options: BlackholeOptions = {}): void {
+  override blackhole(options: BlackholeOptions = {}): void {
     const mode = checkBlackholeMode(options.mode);
     for (const d of directionsOf(options.direction ?? 'both', 'blackhole({ direction })')) this.pipe(d).setBlackhole(mode);
   }
@@ -178,7 +147,7 @@ export class FaultConnection {
    * connection.heal();
    * ```
    */
-  heal(): void {
+  override heal(): void {
     this.toServer.heal();
     this.toClient.heal();
   }
