@@ -1,9 +1,9 @@
-import { Observable, Subscription } from 'rxjs';
+import { Observable } from 'rxjs';
 import { ConnectionError, DflockdError, ErrorContext, ProtocolError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
 import type { Request } from '../protocol/commands.js';
 import { Reply, interpretReply } from '../protocol/replies.js';
-import type { LineSocket } from '../transport/line-socket.js';
+import type { LineListener, LineSocket } from '../transport/line-socket.js';
 
 /** Called once with the reply or the error for one request. */
 export type ReplyCallback = (error: DflockdError | undefined, reply: Reply | undefined) => void;
@@ -22,7 +22,7 @@ interface Pending {
 export class Connection {
   private readonly pending: Pending[] = [];
   private head = 0;
-  private readonly subscription: Subscription;
+  private readonly unlisten: () => void;
   private closeError: DflockdError | undefined;
   private readonly closeHandlers = new Set<(error: DflockdError) => void>();
   /** Monotonic ms of the last request written (the server's idle clock restarts when it reads it). */
@@ -39,10 +39,10 @@ export class Connection {
     private readonly now: () => number,
   ) {
     this.lastSentAt = now();
-    this.subscription = socket.lines$.subscribe({
-      next: (line) => this.onLine(line),
-      error: (error: DflockdError) => this.fail(error),
-      complete: () =>
+    const listener: LineListener = {
+      line: (line) => this.onLine(line),
+      error: (error) => this.fail(error),
+      end: () =>
         this.fail(
           new ConnectionError(
             this.answered
@@ -51,7 +51,14 @@ export class Connection {
             { server },
           ),
         ),
-    });
+    };
+    // An open socket from connectLineSocket hands lines over directly; any other through lines$
+    // (which also replays the end of a socket that is already done).
+    if (socket.listen && socket.open) this.unlisten = socket.listen(listener);
+    else {
+      const subscription = socket.lines$.subscribe({ next: listener.line, error: listener.error, complete: listener.end });
+      this.unlisten = () => subscription.unsubscribe();
+    }
     this.updateRef();
   }
 
@@ -154,9 +161,9 @@ export class Connection {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
-    if (this.head === this.pending.length) this.updateRef();
-    const context: ErrorContext = { key: entry.request.key === '_' ? undefined : entry.request.key, command: entry.request.verb, server: this.server };
-    const result = interpretReply(line, entry.request.expect, context);
+    const request = entry.request;
+    // The context only describes errors: built when there is one.
+    const result = interpretReply(line, request.expect, (): ErrorContext => ({ key: request.key === '_' ? undefined : request.key, command: request.verb, server: this.server }));
     const callback = entry.callback;
     entry.callback = undefined;
     if (result instanceof DflockdError) {
@@ -166,12 +173,15 @@ export class Connection {
     } else {
       callback?.(undefined, result);
     }
+    // After the callback: a grant makes the connection hold a lease, and it stays referenced
+    // instead of being unreferenced and referenced again.
+    if (this.referenced && this.head === this.pending.length && this.closeError === undefined) this.updateRef();
   }
 
   private fail(error: DflockdError, destroy = true): void {
     if (this.closeError !== undefined) return;
     this.closeError = error;
-    this.subscription.unsubscribe();
+    this.unlisten();
     if (destroy) this.socket.destroy();
     else this.socket.close();
     const pending = this.pending.slice(this.head);

@@ -98,15 +98,27 @@ export class ServerPool {
   /** Emits a connection lent to the caller alone (return it with {@link adopt}), then completes. */
   dedicated(): Observable<Connection> {
     return new Observable<Connection>((subscriber) => {
-      const index = this.connections.findIndex((c) => c.open && c.holds === 0 && c.inFlight === 0);
-      if (index !== -1) {
-        const [conn] = this.connections.splice(index, 1);
-        subscriber.next(conn!);
+      const idle = this.dedicatedNow();
+      if (idle !== undefined) {
+        subscriber.next(idle);
         subscriber.complete();
         return undefined;
       }
       return this.open().subscribe(subscriber);
     });
+  }
+
+  /** An idle pooled connection lent to the caller alone (as {@link dedicated}), if there is one. */
+  dedicatedNow(): Connection | undefined {
+    const connections = this.connections;
+    for (let i = 0; i < connections.length; i++) {
+      const c = connections[i]!;
+      if (c.open && c.holds === 0 && c.inFlight === 0) {
+        connections.splice(i, 1);
+        return c;
+      }
+    }
+    return undefined;
   }
 
   /** Takes a dedicated connection back into the shared set (if it is still usable). */

@@ -35,20 +35,32 @@ export class LineDecoder {
   /** Feeds one chunk; returns the lines it completed (possibly none). Throws {@link ProtocolError} on an oversized line. */
   push(chunk: Buffer): string[] {
     const lines: string[] = [];
+    this.feed(chunk, (line) => lines.push(line));
+    return lines;
+  }
+
+  /**
+   * {@link push} without the array: calls `onLine` for each line the chunk completes, in order.
+   * Throws {@link ProtocolError} on an oversized line (after the lines before it).
+   */
+  feed(chunk: Buffer, onLine: (line: string) => void): void {
     let start = 0;
     let nl = chunk.indexOf(LF, start);
     while (nl !== -1) {
-      let line: Buffer;
       if (this.pendingBytes === 0) {
-        line = chunk.subarray(start, nl);
+        // The common case: the whole line is in this chunk; decode it in place, no copy.
+        if (nl - start > this.maxLineBytes) this.tooLong(nl - start);
+        let end = nl;
+        while (end > start && chunk[end - 1] === CR) end--;
+        onLine(chunk.toString('utf8', start, end));
       } else {
         this.pending.push(chunk.subarray(start, nl));
-        line = Buffer.concat(this.pending, this.pendingBytes + nl - start);
+        const line = Buffer.concat(this.pending, this.pendingBytes + nl - start);
         this.pending = [];
         this.pendingBytes = 0;
+        if (line.length > this.maxLineBytes) this.tooLong(line.length);
+        onLine(decodeLine(line));
       }
-      if (line.length > this.maxLineBytes) this.tooLong(line.length);
-      lines.push(decodeLine(line));
       start = nl + 1;
       nl = chunk.indexOf(LF, start);
     }
@@ -59,7 +71,6 @@ export class LineDecoder {
       // Copy: the caller may reuse its buffer, and a view would pin the whole chunk.
       this.pending.push(Buffer.from(rest));
     }
-    return lines;
   }
 
   private tooLong(bytes: number): never {

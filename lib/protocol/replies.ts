@@ -21,10 +21,33 @@ export type Reply =
 const DECIMAL = /^\d+$/;
 const WORD = /^\S+$/;
 
+const OK: Reply = Object.freeze({ kind: 'ok' });
+const QUEUED: Reply = Object.freeze({ kind: 'queued' });
+
+/** True for a non-empty run of ASCII digits between `from` and the end of `line`. */
+function decimalFrom(line: string, from: number): boolean {
+  if (from >= line.length) return false;
+  for (let i = from; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** Parses one reply line; `undefined` when the line is not a dflockd reply at all. */
 export function parseReply(line: string): Reply | undefined {
-  if (line === 'ok') return { kind: 'ok' };
-  if (line === 'queued') return { kind: 'queued' };
+  if (line === 'ok') return OK;
+  if (line === 'queued') return QUEUED;
+  // The hot replies, read without splitting: `ok <token> <lease>` and `ok <lease>`.
+  if (line.startsWith('ok ') && line.charCodeAt(3) !== 0x7b) {
+    const space = line.indexOf(' ', 3);
+    if (space === -1) return decimalFrom(line, 3) ? { kind: 'renewed', leaseS: Number(line.slice(3)) } : undefined;
+    if (space > 3 && decimalFrom(line, space + 1)) {
+      const token = line.slice(3, space);
+      return WORD.test(token) ? { kind: 'granted', token, leaseS: Number(line.slice(space + 1)) } : undefined;
+    }
+    return undefined;
+  }
   if (line === 'timeout' || line === 'error') return { kind: 'status', status: line, detail: undefined };
   if (line.startsWith('ok {')) {
     try {
@@ -67,13 +90,15 @@ const ACCEPTS: Readonly<Record<ExpectedReply, readonly Reply['kind'][]>> = {
 /**
  * Reads a reply line for a request that expected `expect`: the parsed success reply, or the
  * error to raise (a status error, or {@link ProtocolError} for a line that does not fit).
+ * `errorContext` may be a function: it is then called only when there is an error to describe.
  */
-export function interpretReply(line: string, expect: ExpectedReply, context: ErrorContext): Reply | DflockdError {
+export function interpretReply(line: string, expect: ExpectedReply, errorContext: ErrorContext | (() => ErrorContext)): Reply | DflockdError {
   const reply = parseReply(line);
+  if (reply !== undefined && ACCEPTS[expect].includes(reply.kind)) return reply;
+  const context = typeof errorContext === 'function' ? errorContext() : errorContext;
   if (reply === undefined) {
     return new ProtocolError(`${describe(context)}: unexpected reply ${JSON.stringify(line.slice(0, 120))}`, context);
   }
-  if (ACCEPTS[expect].includes(reply.kind)) return reply;
   if (reply.kind === 'status') {
     if (expect === 'ping' && reply.status === 'error') return { kind: 'ok' };
     return errorFromStatus(reply.status, reply.detail, context);

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, Subject } from 'rxjs';
-import { ConnectTimeoutError, ConnectionError, DflockdError } from '../errors.js';
+import { ConnectTimeoutError, ConnectionError, DflockdError, ProtocolError } from '../errors.js';
 import { DEFAULT_MAX_REPLY_BYTES, LineDecoder } from '../protocol/codec.js';
 
 /** Where and how to open one socket. */
@@ -37,6 +37,22 @@ export interface LineSocket {
   destroy(): void;
   /** Whether this socket keeps the Node process alive. */
   setKeepAlive(ref: boolean): void;
+  /**
+   * The fast path a `Connection` reads with: every line, the error or the end, called directly
+   * rather than through `lines$` (whose subscribers still get them too). One listener at most.
+   * @internal
+   */
+  listen?(listener: LineListener): () => void;
+}
+
+/**
+ * Receives what `lines$` would emit, without a Subject in between.
+ * @internal
+ */
+export interface LineListener {
+  line(line: string): void;
+  error(error: DflockdError): void;
+  end(): void;
 }
 
 /** Time allowed to flush writes after close() before the socket is destroyed anyway. */
@@ -65,13 +81,25 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     const decoder = new LineDecoder(options.maxLineBytes ?? DEFAULT_MAX_REPLY_BYTES);
     let ready = false;
     let open = true;
-    let corked = false;
+    // Requests sent in one tick are joined into one string and written once: one syscall, and
+    // no writev of many small chunks.
+    let queued = '';
+    const flush = (closing = false): void => {
+      const text = queued;
+      queued = '';
+      if (text !== '' && (open || closing) && !socket.destroyed) socket.write(text);
+    };
 
+    let listener: LineListener | undefined;
     const fail = (error: DflockdError): void => {
       open = false;
       socket.destroy();
-      if (ready) lines.error(error);
-      else subscriber.error(error);
+      if (ready) {
+        const direct = listener;
+        listener = undefined;
+        direct?.error(error);
+        lines.error(error);
+      } else subscriber.error(error);
     };
     const timer = setTimeout(
       () => fail(new ConnectTimeoutError(`connect to ${remote} took longer than connectTimeoutS=${timeoutMs / 1000}; raise connectTimeoutS or check the server`, { server: remote, command: 'connect' })),
@@ -85,15 +113,18 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       ready = true;
       subscriber.next(lineSocket);
     });
+    const deliver = (line: string): void => {
+      listener?.line(line);
+      if (lines.observed) lines.next(line);
+    };
     socket.on('data', (chunk: Buffer) => {
-      let decoded: string[];
       try {
-        decoded = decoder.push(chunk);
+        decoder.feed(chunk, deliver);
       } catch (error) {
-        fail(error as DflockdError);
-        return;
+        // The decoder's own error (an oversized line) fails the socket; anything else is a bug.
+        if (!(error instanceof ProtocolError)) throw error;
+        fail(error);
       }
-      for (const line of decoded) lines.next(line);
     });
     socket.on('error', (cause: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -110,6 +141,9 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
         return;
       }
       // A Subject ignores complete() after error(), so a failed socket keeps its error.
+      const direct = listener;
+      listener = undefined;
+      direct?.end();
       lines.complete();
     });
 
@@ -121,19 +155,13 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       },
       send(text: string): void {
         if (!open || socket.destroyed) return;
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(() => {
-            corked = false;
-            socket.uncork();
-          });
-        }
-        socket.write(text);
+        if (queued === '') process.nextTick(flush, false);
+        queued += text;
       },
       close(): void {
         if (socket.destroyed) return;
         open = false;
+        if (queued !== '') flush(true);
         socket.end();
         setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
       },
@@ -144,6 +172,12 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       setKeepAlive(ref: boolean): void {
         if (ref) socket.ref();
         else socket.unref();
+      },
+      listen(next: LineListener): () => void {
+        listener = next;
+        return () => {
+          if (listener === next) listener = undefined;
+        };
       },
     };
 
