@@ -83,8 +83,11 @@ export class Connection {
     return this.pending.length - this.head;
   }
 
-  /** Writes a request; `callback` gets exactly one reply or error. Returns the monotonic send time. */
-  send(request: Request, callback: ReplyCallback): number {
+  /**
+   * Writes a request; `callback` gets exactly one reply or error. Returns the monotonic send time.
+   * Requests of one tick share one write at its end; `now` writes at once (see {@link LineSocket.send}).
+   */
+  send(request: Request, callback: ReplyCallback, now = false): number {
     const sentAt = this.now();
     if (this.closeError !== undefined) {
       const error = this.closeError;
@@ -94,7 +97,7 @@ export class Connection {
     this.pending.push({ request, sentAt, callback });
     this.lastSentAt = sentAt;
     if (!this.referenced) this.updateRef();
-    this.socket.send(encodeRequest(request.verb, request.key, request.arg));
+    this.socket.send(encodeRequest(request.verb, request.key, request.arg), now);
     return sentAt;
   }
 

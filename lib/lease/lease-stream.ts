@@ -151,8 +151,9 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
   const run = (effect: LeaseEffect): void => {
     switch (effect.type) {
       case 'emit':
-        params.report({ type: 'event', event: effect.event, server: pool.server });
+        // The subscriber first: a grant reaches the code waiting for it before any monitor of events$.
         if (wanted) subscriber.next(effect.event);
+        params.report({ type: 'event', event: effect.event, server: pool.server });
         return;
       case 'schedule':
         clearTimeout(timer);
@@ -216,7 +217,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
     conn.send(releaseRequest(key, token, semaphore), (error) => {
       params.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
       afterwards?.();
-    });
+    }, true);
   };
 
   /**
@@ -260,7 +261,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
           else enqueue();
         } else if (error instanceof ConnectionError && retry) tryLock(false);
         else fail(error!);
-      });
+      }, true);
     };
     // The hot path: a pooled connection is ready, no Observable needed to get it.
     const ready = pool.sharedNow();
@@ -334,7 +335,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
         else conn.destroy('left in an unknown state by a failed wait');
         fail(error!.code === 'timeout' ? timeoutError('waited in the queue') : error!);
       }
-    });
+    }, true);
   };
 
   /**
@@ -355,7 +356,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
         fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
       } else if (remainingS() > 0) enqueue();
       else fail(timeoutError('the grant expired before its reply arrived'));
-    });
+    }, true);
   };
 
   params.onShutdown?.(() => {
