@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { ConnectionError, DflockdError, ErrorContext, ProtocolError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
 import type { Request } from '../protocol/commands.js';
@@ -22,7 +22,7 @@ interface Pending {
 export class Connection {
   private readonly pending: Pending[] = [];
   private head = 0;
-  private readonly unlisten: () => void;
+  private unlisten: () => void;
   private closeError: DflockdError | undefined;
   private readonly closeHandlers = new Set<(error: DflockdError) => void>();
   /** Monotonic ms of the last request written (the server's idle clock restarts when it reads it). */
@@ -56,8 +56,10 @@ export class Connection {
     // (which also replays the end of a socket that is already done).
     if (socket.listen && socket.open) this.unlisten = socket.listen(listener);
     else {
-      const subscription = socket.lines$.subscribe({ next: listener.line, error: listener.error, complete: listener.end });
-      this.unlisten = () => subscription.unsubscribe();
+      // A socket that already ended replays its end inside subscribe(): fail() must find unlisten set.
+      let subscription: Subscription | undefined;
+      this.unlisten = () => subscription?.unsubscribe();
+      subscription = socket.lines$.subscribe({ next: listener.line, error: listener.error, complete: listener.end });
     }
     this.updateRef();
   }

@@ -49,8 +49,9 @@ export class ServerPool {
   constructor(private readonly settings: PoolSettings) {}
 
   /**
-   * Whether a try-lock on `key` failed within the last second: its next acquisition then joins
-   * the queue at once, saving the try-lock round trip a busy key would refuse anyway.
+   * Whether the server said `key` was busy within the last second (a try-lock refused, or an
+   * enqueue queued): its next acquisition then joins the queue at once, saving the try-lock
+   * round trip a busy key would refuse anyway.
    */
   isContended(key: string): boolean {
     const at = this.contended.get(key);

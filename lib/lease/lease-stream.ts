@@ -291,6 +291,8 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
         fail(error);
       } else if (reply!.kind === 'queued') {
         queued = true;
+        // Proof the key is busy: the next acquisition of it skips the try-lock as well.
+        pool.setContended(key, true);
         if (!wanted) conn.destroy('left the queue: the subscriber unsubscribed');
         else if (params.twoPhase) {
           dispatch({ type: 'queued' });

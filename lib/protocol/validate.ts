@@ -10,6 +10,15 @@ const FORBIDDEN = /[\s\0]/;
 /** A string of at most this many UTF-16 units has at most 255 UTF-8 bytes: no need to count them. */
 const SURELY_SHORT = Math.floor((MAX_LINE_BYTES - 1) / 3);
 
+/** True for printable ASCII without spaces (the common key): nothing FORBIDDEN can be in it. */
+function plainAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
 /**
  * Refuses a key the server would reject or mis-frame: empty, containing whitespace, CR, LF or NUL,
  * or longer than 256 UTF-8 bytes.
@@ -26,7 +35,7 @@ export function checkToken(token: unknown, argument = 'token'): string {
 function checkWord(value: unknown, argument: string, what: string): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `${what} must be a string, got ${typeof value}`);
   if (value.length === 0) throw new InvalidArgumentError(argument, `${what} must not be empty`);
-  if (FORBIDDEN.test(value)) {
+  if (!plainAscii(value) && FORBIDDEN.test(value)) {
     throw new InvalidArgumentError(argument, `${what} must not contain whitespace, CR, LF or NUL (got ${JSON.stringify(value)})`);
   }
   if (value.length <= SURELY_SHORT) return value;

@@ -209,6 +209,27 @@ describe('events$, lost$ and stats()', () => {
     expect(events.every((e) => e.server === `127.0.0.1:${server.port}`)).toBe(true);
   });
 
+  test('a grant reaches the subscriber first, then events$ (with the same fields and the server)', async () => {
+    const order: string[] = [];
+    const monitor = client.events$.subscribe((e) => order.push(`events$:${e.type}`));
+    const released = firstValueFrom(client.events$.pipe(filter((e) => e.type === 'released')));
+    let acquired: Record<string, unknown> | undefined;
+    const held = new Promise<void>((resolve) => {
+      const subscription = client.lock('ev-order', { leaseTtlS: 7 }).subscribe((e) => {
+        order.push(`subscriber:${e.type}`);
+        if (e.type !== 'acquired') return;
+        acquired = { ...e };
+        subscription.unsubscribe();
+        resolve();
+      });
+    });
+    await held;
+    await released;
+    monitor.unsubscribe();
+    expect(order.filter((x) => x !== 'events$:connected')).toEqual(['subscriber:acquired', 'events$:acquired', 'events$:released']);
+    expect(acquired).toEqual({ type: 'acquired', key: 'ev-order', token: expect.any(String), leaseS: 7, expiresAt: expect.any(Number) });
+  });
+
   test('stats() is typed and shows a held lock', async () => {
     const r = new Recorder(client.lock('st', { leaseTtlS: 7 }));
     await r.next('acquired');

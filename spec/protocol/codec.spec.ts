@@ -142,6 +142,25 @@ describe('LineDecoder', () => {
     });
   });
 
+  describe.each(CASES)('feed (the callback form push is built on): $name', (c) => {
+    it('calls back with the same lines as push, for every chunking', () => {
+      for (const { label, chunks } of chunkings(c.input)) {
+        const decoder = new LineDecoder(c.maxLineBytes);
+        const lines: string[] = [];
+        for (const chunk of chunks) decoder.feed(Buffer.from(chunk), (line) => lines.push(line));
+        expect({ label, lines, buffered: decoder.buffered }).toEqual({ label, lines: c.lines, buffered: c.buffered });
+      }
+    });
+  });
+
+  it('feed hands over the lines before an oversized one in the same chunk, then throws', () => {
+    const decoder = new LineDecoder(8);
+    const lines: string[] = [];
+    expect(() => decoder.feed(b('ok\nabcdefghijklmnop\nqueued\n'), (line) => lines.push(line))).toThrow(ProtocolError);
+    expect(lines).toEqual(['ok']);
+    expect(decoder.buffered).toBe(0);
+  });
+
   it('throws on the push that makes an open line too long, before any LF arrives', () => {
     const decoder = new LineDecoder(4);
     expect(decoder.push(b('abcd'))).toEqual([]);

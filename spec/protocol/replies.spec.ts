@@ -73,6 +73,9 @@ describe('parseReply', () => {
     `ok ${TOKEN} 3.5`,
     `ok ${TOKEN} 33 extra`,
     `ok ${TOKEN}  33`,
+    `ok ${TOKEN}\t 33`,
+    'ok a\tb 33',
+    `ok ${TOKEN} 3 3`,
     'ok\t33',
     'ok {not json',
     'ok {"a":1',
@@ -213,6 +216,25 @@ describe('interpretReply', () => {
       expect((err as ProtocolError).key).toBe('orders');
       expect((err as ProtocolError).command).toBe('l');
       expect((err as ProtocolError).message).toContain(JSON.stringify(line));
+    });
+  });
+
+  describe('a context given as a function', () => {
+    it('is not called for a success reply (the hot path builds no context)', () => {
+      const context = jest.fn((): ErrorContext => ({ key: 'k1', command: 'l' }));
+      expect(interpretReply(`ok ${TOKEN} 33`, 'grant', context)).toEqual({ kind: 'granted', token: TOKEN, leaseS: 33 });
+      expect(interpretReply('queued', 'enqueue', context)).toEqual({ kind: 'queued' });
+      expect(context).not.toHaveBeenCalled();
+    });
+
+    it('describes the error when there is one', () => {
+      const context = jest.fn((): ErrorContext => ({ key: 'k1', command: 'l', server: 'h:1' }));
+      const err = interpretReply('timeout', 'grant', context) as DflockdError;
+      expect(err).toBeInstanceOf(AcquireTimeoutError);
+      expect(err.key).toBe('k1');
+      expect(err.server).toBe('h:1');
+      expect(context).toHaveBeenCalledTimes(1);
+      expect(interpretReply('hello', 'grant', context)).toBeInstanceOf(ProtocolError);
     });
   });
 

@@ -71,6 +71,38 @@ test('connects, sends, and decodes the replies as lines', async () => {
   await server.close();
 });
 
+test('requests sent at once and batched ones keep their order, and arrive whole', async () => {
+  const received: string[] = [];
+  const server = await lineServer((s) => s.on('data', (chunk: Buffer) => received.push(chunk.toString('utf8'))));
+  const socket = await open({ host: '127.0.0.1', port: server.port });
+  const lines = firstValueFrom(socket.lines$.pipe(take(5), toArray()));
+  socket.send('a\n'); // batched until the end of the tick
+  socket.send('b\n', true); // written at once, after the queued `a`
+  socket.send('c\n', true); // a second `now` in the same tick joins the end-of-tick write
+  socket.send('d\n');
+  await Promise.resolve();
+  socket.send('e\n', true);
+  expect(await lines).toEqual(['echo a', 'echo b', 'echo c', 'echo d', 'echo e']);
+  expect(received.join('')).toBe('a\nb\nc\nd\ne\n');
+  socket.close();
+  await server.close();
+});
+
+test('close() in the same tick as send() still delivers what was sent', async () => {
+  let gotAll: (text: string) => void = () => undefined;
+  const all = new Promise<string>((resolve) => (gotAll = resolve));
+  const server = await lineServer((s) => {
+    let text = '';
+    s.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    s.on('end', () => gotAll(text));
+  });
+  const socket = await open({ host: '127.0.0.1', port: server.port });
+  socket.send('r\nk\ntoken\n');
+  socket.close();
+  expect(await all).toBe('r\nk\ntoken\n');
+  await server.close();
+});
+
 test('connection refused → ConnectionError naming the server', async () => {
   const server = await lineServer();
   const port = server.port;

@@ -28,11 +28,11 @@ export interface BenchOptions {
   readonly rounds: number;
   /** Measured trials per driver, interleaved client/baseline; medians are reported. @default 5 */
   readonly trials: number;
-  /** Rounds per worker of the untimed warm-up trial of each driver in (a)/(d); (b) warms up with one full trial. 0 skips warm-ups. @default 200 (the client's JIT needs a few thousand operations) */
+  /** Rounds per worker of the untimed warm-up trial of each driver in (a), (b) and (d). 0 skips warm-ups. @default 200 (the client's JIT needs a few thousand operations) */
   readonly warmupRounds: number;
   /** Workers contending for the one key in (b). @default 10 */
   readonly handoffWorkers: number;
-  /** Acquisitions per worker per trial in (b). @default 50 */
+  /** Acquisitions per worker per trial in (b). @default 100 */
   readonly handoffRounds: number;
   /** Lease counts N for (c). @default [1000, 10000] */
   readonly leases: readonly number[];
@@ -71,7 +71,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = Object.freeze({
   trials: 5,
   warmupRounds: 200,
   handoffWorkers: 10,
-  handoffRounds: 50,
+  handoffRounds: 100,
   leases: Object.freeze([1000, 10000]),
   seconds: 10,
   leaseTtlS: 30,
@@ -154,9 +154,9 @@ export const BENCH_HELP = [
   '  --workers 10,50          worker counts W for (a) and (d)',
   '  --rounds N               rounds per worker per trial in (a)/(d) (default 200)',
   '  --trials N               measured trials per driver, interleaved (default 5)',
-  '  --warmup-rounds N        rounds per worker of the untimed warm-up in (a)/(d) (default 200; 0 = none)',
+  '  --warmup-rounds N        rounds per worker of the untimed warm-up in (a)/(b)/(d) (default 200; 0 = none)',
   '  --handoff-workers N      workers on the one key of (b) (default 10)',
-  '  --handoff-rounds N       acquisitions per worker per trial in (b) (default 50)',
+  '  --handoff-rounds N       acquisitions per worker per trial in (b) (default 100)',
   '  --leases 1000,10000      lease counts N for (c)',
   '  --seconds T              hold window of (c) in seconds (default 10; decimals allowed)',
   '  --lease S                lease length of (c) in seconds (default 30)',

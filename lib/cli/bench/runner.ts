@@ -299,7 +299,7 @@ async function handoffScenario(ctx: Context, target: Target): Promise<HandoffRes
   const conns = await openRawConnections(target.raw, workers);
   try {
     const rawDriver: HandoffDriver = rawHandoff(conns, key);
-    const warmup = ctx.options.warmupRounds > 0 ? rounds : 0;
+    const warmup = ctx.options.warmupRounds;
     const [clientTrials, rawTrials] = await interleaved<HandoffTrial>(
       ctx,
       `(b) W=${workers}`,
