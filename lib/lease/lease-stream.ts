@@ -214,10 +214,11 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
 
   const release = (conn: Connection, token: string, afterwards?: () => void): void => {
     params.report({ type: 'release-sent' });
+    const lone = conn.inFlight === 0;
     conn.send(releaseRequest(key, token, semaphore), (error) => {
       params.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
       afterwards?.();
-    }, true);
+    }, lone);
   };
 
   /**
@@ -252,6 +253,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
   const tryLock = (retry: boolean): void => {
     const request: Request = semaphore ? semLockRequest(key, 0, limit, options.leaseTtlS) : lockRequest(key, 0, options.leaseTtlS);
     const attempt = (conn: Connection): void => {
+      const lone = conn.inFlight === 0;
       const sentAt = conn.send(request, (error, reply) => {
         if (reply) granted(conn, reply, sentAt);
         else if (!wanted) return;
@@ -261,7 +263,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
           else enqueue();
         } else if (error instanceof ConnectionError && retry) tryLock(false);
         else fail(error!);
-      }, true);
+      }, lone);
     };
     // The hot path: a pooled connection is ready, no Observable needed to get it.
     const ready = pool.sharedNow();
@@ -285,6 +287,8 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
       return;
     }
     let queued = false;
+    // A lent connection is idle: the enqueue and its wait leave at once, in one write.
+    const lone = conn.inFlight === 0;
     const sentAt = conn.send(request, (error, reply) => {
       if (error) {
         if (conn.open) pool.adopt(conn);
@@ -303,7 +307,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
           params.twoPhase.setWaiter((timeoutS) => {
             stopPinging();
             armAcquireTimer(timeoutS);
-            wait(conn, timeoutS);
+            wait(conn, timeoutS, conn.inFlight === 0);
           });
           params.twoPhase.enqueued('queued');
         } else {
@@ -318,12 +322,12 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
     // The wait goes out in the same write as the enqueue: no round trip in between. The
     // server reads it after answering `e`; if `e` was granted (or failed) it answers at
     // once (`ok`, resp. `error_not_enqueued`), and that answer is ignored.
-    if (!params.twoPhase) wait(conn, remainingS(), () => queued);
+    if (!params.twoPhase) wait(conn, remainingS(), lone, () => queued);
   };
 
   const remainingS = (): number => Math.max(0, options.acquireTimeoutS - Math.floor((clock.now() - startedAt) / 1000));
 
-  const wait = (conn: Connection, timeoutS: number, relevant: () => boolean = () => true): void => {
+  const wait = (conn: Connection, timeoutS: number, now: boolean, relevant: () => boolean = () => true): void => {
     const sentAt = conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
       if (!relevant()) return;
       if (reply) {
@@ -337,7 +341,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
         else conn.destroy('left in an unknown state by a failed wait');
         fail(error!.code === 'timeout' ? timeoutError('waited in the queue') : error!);
       }
-    }, true);
+    }, now);
   };
 
   /**
@@ -346,6 +350,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
    * acquire timeout allows (two-phase callers are told instead).
    */
   const confirm = (conn: Connection, token: string): void => {
+    const lone = conn.inFlight === 0;
     const sentAt = conn.send(renewRequest(key, token, options.leaseTtlS, semaphore), (error, reply) => {
       if (reply?.kind === 'renewed') {
         granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt);
@@ -358,7 +363,7 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
         fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
       } else if (remainingS() > 0) enqueue();
       else fail(timeoutError('the grant expired before its reply arrived'));
-    }, true);
+    }, lone);
   };
 
   params.onShutdown?.(() => {
