@@ -60,6 +60,9 @@ export interface LineListener {
   end(): void;
 }
 
+/** Size of the reusable read buffer of a plain TCP socket (Node's own read size). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** Time allowed to flush writes after close() before the socket is destroyed anyway. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -79,9 +82,22 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
   return new Observable<LineSocket>((subscriber) => {
     const remote = `${options.host}:${options.port}`;
     const timeoutMs = (options.connectTimeoutS ?? 10) * 1000;
+    // Plain TCP reads into one reusable buffer per socket (`onread`): no Buffer and no stream
+    // 'data' event per read. The decoder copies what it keeps. TLS sockets read as a stream.
+    const readBuffer = options.tls ? undefined : Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const socket: net.Socket = options.tls
       ? tls.connect({ servername: net.isIP(options.host) ? undefined : options.host, ...options.tls, host: options.host, port: options.port })
-      : net.connect({ host: options.host, port: options.port });
+      : net.connect({
+          host: options.host,
+          port: options.port,
+          onread: {
+            buffer: readBuffer!,
+            callback: (bytes: number): boolean => {
+              onChunk(readBuffer!.subarray(0, bytes));
+              return true;
+            },
+          },
+        });
     const lines = new Subject<string>();
     const decoder = new LineDecoder(options.maxLineBytes ?? DEFAULT_MAX_REPLY_BYTES);
     let ready = false;
@@ -126,7 +142,7 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       listener?.line(line);
       if (lines.observed) lines.next(line);
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       try {
         decoder.feed(chunk, deliver);
       } catch (error) {
@@ -134,7 +150,8 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
         if (!(error instanceof ProtocolError)) throw error;
         fail(error);
       }
-    });
+    };
+    if (options.tls) socket.on('data', onChunk);
     socket.on('error', (cause: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (!open) return;

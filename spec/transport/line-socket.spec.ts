@@ -88,6 +88,38 @@ test('requests sent at once and batched ones keep their order, and arrive whole'
   await server.close();
 });
 
+test('a line split across reads survives the read buffer being reused for the next read', async () => {
+  const big = 'x'.repeat(100_000);
+  // No echo here: the server writes only what the test scripts.
+  const peers = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    peers.add(s);
+    s.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      // One write: the client reads `hello` and the start of the next line together.
+      if (text.includes('start')) s.write('hello\nok 1');
+      // Then a read longer than the buffer, which overwrites the bytes `ok 1` came in.
+      if (text.includes('go')) s.write(`23\n${big}\nqueued\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = await open({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  const lines: string[] = [];
+  const done = new Promise<void>((resolve) =>
+    socket.lines$.subscribe((line) => {
+      lines.push(line);
+      if (line === 'hello') socket.send('go\n');
+      if (line === 'queued') resolve();
+    }),
+  );
+  socket.send('start\n');
+  await done;
+  expect(lines.map((l) => (l === big ? '<the 100,000-byte line>' : l))).toEqual(['hello', 'ok 123', '<the 100,000-byte line>', 'queued']);
+  socket.close();
+  for (const s of peers) s.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
 test('close() in the same tick as send() still delivers what was sent', async () => {
   let gotAll: (text: string) => void = () => undefined;
   const all = new Promise<string>((resolve) => (gotAll = resolve));
