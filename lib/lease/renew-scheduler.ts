@@ -1,12 +1,12 @@
 /**
  * One timer for many leases: wake-ups are rounded up to a {@link SLOT_MS} grid and every lease
  * due in a slot runs in the same callback, so their renewals are written together (one write
- * per connection, coalesced by the socket's cork) instead of one timer, one write and one reply
- * wake-up per lease.
+ * per connection, joined by the socket's end-of-tick write) instead of one timer, one write and
+ * one reply wake-up per lease. The acquire safety timers of the client ride it too.
  */
 export const SLOT_MS = 25;
 
-/** A batched timer wheel keyed by slot; one per client, on the client's clock. */
+/** A batched timer wheel keyed by slot; one per client, on the client's clock (renewals and acquire timers). */
 export class RenewScheduler {
   private readonly slots = new Map<number, Set<() => void>>();
   private timer: NodeJS.Timeout | undefined;
