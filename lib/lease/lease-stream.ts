@@ -1,4 +1,4 @@
-import { Observable, Subscriber, Subscription } from 'rxjs';
+import { Subscriber, Subscription } from 'rxjs';
 import type { Connection } from '../connection/connection.js';
 import type { ServerPool } from '../connection/pool.js';
 import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError } from '../errors.js';
@@ -71,17 +71,11 @@ const QUEUED_PING_SHARE = 0.4;
 const ACQUIRE_GRACE_MS = 1_000;
 
 /**
- * The cold Observable behind `client.lock()` and `client.semaphore()`: acquires on subscribe,
- * keeps the lease renewed, emits `lost` no later than the local deadline, and releases on
- * unsubscribe in whatever phase it is.
- */
-export function leaseStream(params: LeaseParams): Observable<LockEvent> {
-  return new Observable<LockEvent>((subscriber) => runLease(subscriber, params));
-}
-
-/**
- * The body of {@link leaseStream}, run for `subscriber`; returns the teardown. The client calls
- * it from its own Observable, so the events pass through one subscriber instead of two.
+ * One acquisition, run for `subscriber` (the body of the cold Observable behind `client.lock()`
+ * and `client.semaphore()`): acquires at once, keeps the lease renewed, emits `lost` no later
+ * than the local deadline, and — through the teardown it returns — releases on unsubscribe in
+ * whatever phase it is. The client calls it from its own Observable, so events pass through one
+ * subscriber.
  */
 export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams): () => void {
   const { key, limit, options, pool, clock } = params;
