@@ -59,13 +59,17 @@ describe('runBench (smoke)', () => {
 
   test('(b): every acquisition counted, hand-offs measured, finite ratios', () => {
     const b = report.scenarios.b!;
-    for (const t of [...b.trials.client, ...b.trials.baseline]) {
+    for (const t of [...b.trials.client, ...b.trials.baseline, ...b.trials.enqueueWait]) {
       expect(t.acquisitions).toBe(HW * HR);
       expect(t.errors).toBe(0);
       expect(t.handoff.count).toBeGreaterThan(0);
       expect(t.handoff.count).toBeLessThanOrEqual(HW * HR);
     }
     for (const value of Object.values(b.ratios)) expect(Number.isFinite(value)).toBe(true);
+    // The raw e+w loop is a third driver, reported beside the baseline.
+    expect(b.trials.enqueueWait).toHaveLength(2);
+    expect(b.enqueueWait.p50Ms).toBeGreaterThan(0);
+    expect(formatReport(report)).toContain('raw e+w p50 (protocol)');
   });
 
   test('(c): all leases held and renewed, none lost, per-lease figures finite', () => {

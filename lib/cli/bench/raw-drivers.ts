@@ -1,6 +1,7 @@
 /**
  * The baseline's workloads for (a)/(d) and (b), over {@link RawConnection}s: one socket per
- * worker, `l key 10` then `r key token`, each waiting for its reply.
+ * worker, `l key 10` then `r key token`, each waiting for its reply. (b) also has an `e`+`w`
+ * variant: the same loop speaking the client's protocol for a contended acquisition.
  *
  * @module
  */
@@ -53,9 +54,17 @@ export function rawUncontended(conns: readonly RawConnection[], keys: readonly s
   };
 }
 
-/** (b): every worker contends for `key`, each on its own socket, blocking in `l key 10`. */
-export function rawHandoff(conns: readonly RawConnection[], key: string): HandoffDriver {
+/**
+ * How a raw (b) worker asks for the lock: `lock` blocks in `l key 10` (the baseline); `enqueue-wait`
+ * sends `e key` and `w key 10` in one write and takes the grant from whichever answers with it,
+ * as the client does so that its `queued` event is the server's word.
+ */
+export type RawHandoffProtocol = 'lock' | 'enqueue-wait';
+
+/** (b): every worker contends for `key`, each on its own socket. */
+export function rawHandoff(conns: readonly RawConnection[], key: string, protocol: RawHandoffProtocol = 'lock'): HandoffDriver {
   const lock = `l\n${key}\n10\n`;
+  const enqueueWait = `e\n${key}\n\nw\n${key}\n10\n`;
   return {
     async run(rounds: number, onOp: () => void): Promise<HandoffTrial> {
       const sample = new LatencySample(conns.length * rounds);
@@ -72,7 +81,19 @@ export function rawHandoff(conns: readonly RawConnection[], key: string): Handof
             return;
           }
           requestedAt = performance.now();
-          conn.request(lock, onGrant);
+          if (protocol === 'lock') {
+            conn.request(lock, onGrant);
+            return;
+          }
+          // `acquired <token> <lease>` at once (then `w` answers `ok` with the same token), or
+          // `queued` and the grant comes as the answer to `w`.
+          let acquired: string | undefined;
+          conn.pipeline(enqueueWait, [
+            (line) => {
+              if (line !== undefined && line.startsWith('acquired ')) acquired = `ok ${line.slice(9)}`;
+            },
+            (line) => onGrant(acquired ?? line),
+          ]);
         };
         const onGrant = (line: string | undefined): void => {
           const now = performance.now();

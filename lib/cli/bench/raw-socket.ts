@@ -83,6 +83,18 @@ export class RawConnection {
     this.socket.write(text);
   }
 
+  /** Writes several framed requests in one write; `callbacks` get their replies, in order. */
+  pipeline(text: string, callbacks: readonly RawCallback[]): void {
+    if (this.failed) {
+      queueMicrotask(() => {
+        for (const callback of callbacks) callback(undefined);
+      });
+      return;
+    }
+    for (const callback of callbacks) this.callbacks.push(callback);
+    this.socket.write(text);
+  }
+
   /** Closes the socket. */
   close(): void {
     this.socket.destroy();

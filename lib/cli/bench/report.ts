@@ -46,9 +46,19 @@ export interface HandoffResult {
   readonly rounds: number;
   readonly client: HandoffFigures;
   readonly baseline: HandoffFigures;
-  /** client ÷ baseline. */
-  readonly ratios: { readonly p50: number; readonly p99: number; readonly throughput: number };
-  readonly trials: { readonly client: readonly HandoffTrial[]; readonly baseline: readonly HandoffTrial[] };
+  /** The raw loop sending `e`+`w` (the client's protocol for a contended acquisition) instead of `l`. */
+  readonly enqueueWait: HandoffFigures;
+  readonly ratios: {
+    /** client ÷ baseline (the target). */
+    readonly p50: number;
+    readonly p99: number;
+    readonly throughput: number;
+    /** raw `e`+`w` ÷ baseline: what the protocol alone costs. */
+    readonly enqueueWaitP50: number;
+    /** client ÷ raw `e`+`w`: what the client's code costs. */
+    readonly p50VsEnqueueWait: number;
+  };
+  readonly trials: { readonly client: readonly HandoffTrial[]; readonly baseline: readonly HandoffTrial[]; readonly enqueueWait: readonly HandoffTrial[] };
 }
 
 /** How heap figures were taken. */
@@ -221,7 +231,9 @@ export function formatReport(report: BenchReport): string {
     rows.push([`(b) hand-off W=${b.workers}×${b.rounds}`, 'p50 hand-off', ms(b.client.p50Ms), ms(b.baseline.p50Ms), times(b.ratios.p50), verdict(byId.get('b.p50'))]);
     rows.push(['', 'p99 hand-off', ms(b.client.p99Ms), ms(b.baseline.p99Ms), times(b.ratios.p99), '']);
     rows.push(['', 'acquisitions', `${int(b.client.acquisitionsPerS)}/s`, `${int(b.baseline.acquisitionsPerS)}/s`, times(b.ratios.throughput), '']);
-    if (b.client.errors + b.baseline.errors > 0) rows.push(['', 'errors', int(b.client.errors), int(b.baseline.errors), '', '']);
+    rows.push(['', 'raw e+w p50 (protocol)', ms(b.enqueueWait.p50Ms), ms(b.baseline.p50Ms), times(b.ratios.enqueueWaitP50), '']);
+    rows.push(['', 'client ÷ raw e+w p50', ms(b.client.p50Ms), ms(b.enqueueWait.p50Ms), times(b.ratios.p50VsEnqueueWait), '']);
+    if (b.client.errors + b.baseline.errors + b.enqueueWait.errors > 0) rows.push(['', 'errors', int(b.client.errors), `${int(b.baseline.errors)} (e+w ${int(b.enqueueWait.errors)})`, '', '']);
   }
   throughputRows(report.scenarios.d);
   if (rows.length > 1) out.push(table(rows, new Set([2, 3, 4])));

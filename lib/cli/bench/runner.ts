@@ -139,7 +139,7 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
 
     const errors =
       [...(scenarios.a ?? []), ...(scenarios.d ?? [])].reduce((sum, r) => sum + r.client.errors + r.baseline.errors, 0) +
-      (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors : 0) +
+      (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors + scenarios.b.enqueueWait.errors : 0) +
       (scenarios.c ?? []).reduce((sum, r) => sum + r.lost + r.errors, 0);
     if (errors > 0) notes.push(`${errors} operations failed or leases were lost during the run (see the errors and lost columns)`);
     return {
@@ -204,7 +204,7 @@ function countSteps(o: BenchOptions, want: ReadonlySet<string>, tls: boolean, ex
   const perWorkload = 2 * (o.trials + (o.warmupRounds > 0 ? 1 : 0));
   let steps = 0;
   if (want.has('a')) steps += o.workers.length * perWorkload + (external ? perWorkload : 0);
-  if (want.has('b')) steps += perWorkload;
+  if (want.has('b')) steps += (perWorkload / 2) * 3; // three drivers: client, baseline, baseline e+w
   if (want.has('c')) steps += 2 * o.leases.length;
   if (want.has('d') && tls) steps += o.workers.length * perWorkload;
   return steps;
@@ -297,33 +297,49 @@ async function handoffScenario(ctx: Context, target: Target): Promise<HandoffRes
   const client = new DflockdClient(target.client);
   const clientDriver = clientHandoff(client, key, workers);
   const conns = await openRawConnections(target.raw, workers);
+  const ewConns = await openRawConnections(target.raw, workers).catch((error: unknown) => {
+    for (const conn of conns) conn.close();
+    throw error;
+  });
   try {
     const rawDriver: HandoffDriver = rawHandoff(conns, key);
+    // The same raw loop speaking the client's `e`+`w`, on a key of its own: what the protocol
+    // alone costs against the blocking `l`, with no client code at all.
+    const ewDriver: HandoffDriver = rawHandoff(ewConns, `${key}-ew`, 'enqueue-wait');
     const warmup = ctx.options.warmupRounds;
-    const [clientTrials, rawTrials] = await interleaved<HandoffTrial>(
+    const [clientTrials, rawTrials, ewTrials] = await interleaved<HandoffTrial>(
       ctx,
       `(b) W=${workers}`,
       (r) => workers * r,
       [
         ['client', (r, onOp) => clientDriver.run(r, onOp)],
         ['baseline', (r, onOp) => rawDriver.run(r, onOp)],
+        ['baseline e+w', (r, onOp) => ewDriver.run(r, onOp)],
       ],
       rounds,
       warmup,
     );
     const c = handoffFigures(clientTrials!);
     const b = handoffFigures(rawTrials!);
+    const ew = handoffFigures(ewTrials!);
     return {
       workers,
       rounds,
       client: c,
       baseline: b,
-      ratios: { p50: ratio(c.p50Ms, b.p50Ms), p99: ratio(c.p99Ms, b.p99Ms), throughput: ratio(c.acquisitionsPerS, b.acquisitionsPerS) },
-      trials: { client: clientTrials!, baseline: rawTrials! },
+      enqueueWait: ew,
+      ratios: {
+        p50: ratio(c.p50Ms, b.p50Ms),
+        p99: ratio(c.p99Ms, b.p99Ms),
+        throughput: ratio(c.acquisitionsPerS, b.acquisitionsPerS),
+        enqueueWaitP50: ratio(ew.p50Ms, b.p50Ms),
+        p50VsEnqueueWait: ratio(c.p50Ms, ew.p50Ms),
+      },
+      trials: { client: clientTrials!, baseline: rawTrials!, enqueueWait: ewTrials! },
     };
   } finally {
     clientDriver.dispose();
-    for (const conn of conns) conn.close();
+    for (const conn of [...conns, ...ewConns]) conn.close();
     await client.close();
   }
 }
