@@ -11,8 +11,7 @@ import { TtyProgress } from './bench/progress.js';
 import { formatReport } from './bench/report.js';
 import { runBench } from './bench/runner.js';
 import { EXIT } from './exit-codes.js';
-import { UsageError, reportUsageError } from './global-options.js';
-import { packageVersion } from './version.js';
+import { UsageError, answerHelpOrVersion, reportUsageError } from './global-options.js';
 
 export { runBench } from './bench/runner.js';
 export type { BenchHooks, BenchRunOptions } from './bench/runner.js';
@@ -38,14 +37,8 @@ export async function benchCommand(argv: readonly string[], env: NodeJS.ProcessE
     if (error instanceof UsageError) return reportUsageError('bench', error);
     throw error;
   }
-  if (parsed.help) {
-    process.stdout.write(BENCH_HELP);
-    return EXIT.OK;
-  }
-  if (parsed.version) {
-    process.stdout.write(`${packageVersion()}\n`);
-    return EXIT.OK;
-  }
+  const answered = answerHelpOrVersion(parsed, BENCH_HELP);
+  if (answered !== undefined) return answered;
   try {
     const report = await runBench({ ...parsed.options, quick: parsed.quick }, { progress: TtyProgress.forStderr() });
     process.stdout.write(parsed.json ? `${JSON.stringify(report, jsonNumbers, 2)}\n` : formatReport(report));

@@ -20,6 +20,7 @@ import { DflockdClient } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type ClientOptions, type ServerSpec, parseServer } from '../options.js';
 import { EXIT } from './exit-codes.js';
+import { packageVersion } from './version.js';
 
 /**
  * The global flags, in `parseArgs` form; each command spreads them into its own table.
@@ -241,4 +242,26 @@ function nonEmpty(value: string | undefined): string | undefined {
 export function reportUsageError(command: string, error: UsageError): number {
   process.stderr.write(`dflockd-rx ${command}: ${error.message}\nRun 'dflockd-rx ${command} --help' for usage.\n`);
   return EXIT.USAGE;
+}
+
+/**
+ * Answers `--help` (printing `help`) or `--version` on stdout. Returns the exit code when it did,
+ * `undefined` when the command should go on.
+ *
+ * @example
+ * ```ts
+ * const answered = answerHelpOrVersion(values, STATS_HELP);
+ * if (answered !== undefined) return answered;
+ * ```
+ */
+export function answerHelpOrVersion(flags: { readonly help?: boolean | undefined; readonly version?: boolean | undefined }, help: string): number | undefined {
+  if (flags.help) {
+    process.stdout.write(help);
+    return EXIT.OK;
+  }
+  if (flags.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  return undefined;
 }

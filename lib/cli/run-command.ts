@@ -14,8 +14,7 @@ import { LOCK_DEFAULTS, type LockOptions } from '../options.js';
 import type { DflockdClient } from '../client.js';
 import { ChildCommand, SpawnError } from './child-command.js';
 import { EXIT, exitHelp, exitCodeFor } from './exit-codes.js';
-import { type ArgToken, type FlagValues, GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, createCliClient, parseCommandLine, parseNumberFlag, reportUsageError } from './global-options.js';
-import { packageVersion } from './version.js';
+import { type ArgToken, type FlagValues, GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, answerHelpOrVersion, createCliClient, parseCommandLine, parseNumberFlag, reportUsageError } from './global-options.js';
 
 const RUN_OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -86,14 +85,8 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   let client: DflockdClient;
   try {
     const { values, tokens } = parseCommandLine(argv, RUN_OPTIONS, true);
-    if (values.help) {
-      process.stdout.write(RUN_HELP);
-      return EXIT.OK;
-    }
-    if (values.version) {
-      process.stdout.write(`${packageVersion()}\n`);
-      return EXIT.OK;
-    }
+    const answered = answerHelpOrVersion(values, RUN_HELP);
+    if (answered !== undefined) return answered;
     plan = planFrom(values, tokens);
     client = createCliClient(values, env);
   } catch (error) {

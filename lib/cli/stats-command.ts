@@ -9,9 +9,8 @@ import { type Observable, catchError, exhaustMap, firstValueFrom, forkJoin, from
 import type { DflockdClient } from '../client.js';
 import { ConnectTimeoutError } from '../errors.js';
 import { EXIT, exitHelp, exitCodeFor } from './exit-codes.js';
-import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, createCliClient, parseCommandLine, parseNumberFlag, reportUsageError, serverNames } from './global-options.js';
+import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, answerHelpOrVersion, createCliClient, parseCommandLine, parseNumberFlag, reportUsageError, serverNames } from './global-options.js';
 import { type ServerSnapshot, renderSnapshot, snapshotJson } from './stats-table.js';
-import { packageVersion } from './version.js';
 
 const STATS_OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -69,14 +68,8 @@ export async function statsCommand(argv: readonly string[], env: NodeJS.ProcessE
   let json: boolean;
   try {
     const { values } = parseCommandLine(withWatchValue(argv), STATS_OPTIONS);
-    if (values.help) {
-      process.stdout.write(STATS_HELP);
-      return EXIT.OK;
-    }
-    if (values.version) {
-      process.stdout.write(`${packageVersion()}\n`);
-      return EXIT.OK;
-    }
+    const answered = answerHelpOrVersion(values, STATS_HELP);
+    if (answered !== undefined) return answered;
     watchS = parseNumberFlag('--watch', values.watch, { integer: false, min: 0, minExclusive: true });
     count = parseNumberFlag('--count', values.count, { integer: true, min: 1 });
     if (count !== undefined && watchS === undefined) throw new UsageError('--count', 'only applies with --watch');

@@ -76,15 +76,7 @@ export class ServerPool {
 
   /** Emits a connection for non-blocking requests, then completes. */
   shared(): Observable<Connection> {
-    return new Observable<Connection>((subscriber) => {
-      const ready = this.sharedNow();
-      if (ready !== undefined) {
-        subscriber.next(ready);
-        subscriber.complete();
-        return undefined;
-      }
-      return this.openShared().subscribe(subscriber);
-    });
+    return this.nowOrOpen(() => this.sharedNow(), () => this.openShared());
   }
 
   /** A shared connection if one is open (opening another in the background when all are busy). */
@@ -98,15 +90,7 @@ export class ServerPool {
 
   /** Emits a connection lent to the caller alone (return it with {@link adopt}), then completes. */
   dedicated(): Observable<Connection> {
-    return new Observable<Connection>((subscriber) => {
-      const idle = this.dedicatedNow();
-      if (idle !== undefined) {
-        subscriber.next(idle);
-        subscriber.complete();
-        return undefined;
-      }
-      return this.open().subscribe(subscriber);
-    });
+    return this.nowOrOpen(() => this.dedicatedNow(), () => this.open());
   }
 
   /** An idle pooled connection lent to the caller alone (as {@link dedicated}), if there is one. */
@@ -144,6 +128,17 @@ export class ServerPool {
     for (const conn of this.connections.splice(0)) conn.close();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
+  }
+
+  /** On subscribe: the connection `now` has at hand, else the one `open` brings; then completes. */
+  private nowOrOpen(now: () => Connection | undefined, open: () => Observable<Connection>): Observable<Connection> {
+    return new Observable<Connection>((subscriber) => {
+      const ready = now();
+      if (ready === undefined) return open().subscribe(subscriber);
+      subscriber.next(ready);
+      subscriber.complete();
+      return undefined;
+    });
   }
 
   private leastBusy(): Connection | undefined {

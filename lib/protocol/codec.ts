@@ -50,16 +50,14 @@ export class LineDecoder {
       if (this.pendingBytes === 0) {
         // The common case: the whole line is in this chunk; decode it in place, no copy.
         if (nl - start > this.maxLineBytes) this.tooLong(nl - start);
-        let end = nl;
-        while (end > start && chunk[end - 1] === CR) end--;
-        onLine(chunk.toString('utf8', start, end));
+        onLine(decodeLine(chunk, start, nl));
       } else {
         this.pending.push(chunk.subarray(start, nl));
         const line = Buffer.concat(this.pending, this.pendingBytes + nl - start);
         this.pending = [];
         this.pendingBytes = 0;
         if (line.length > this.maxLineBytes) this.tooLong(line.length);
-        onLine(decodeLine(line));
+        onLine(decodeLine(line, 0, line.length));
       }
       start = nl + 1;
       nl = chunk.indexOf(LF, start);
@@ -80,10 +78,10 @@ export class LineDecoder {
   }
 }
 
-function decodeLine(line: Buffer): string {
-  let end = line.length;
-  while (end > 0 && line[end - 1] === CR) end--;
-  return line.toString('utf8', 0, end);
+/** The line in `bytes[start, end)`, without its trailing CRs, decoded as UTF-8. */
+function decodeLine(bytes: Buffer, start: number, end: number): string {
+  while (end > start && bytes[end - 1] === CR) end--;
+  return bytes.toString('utf8', start, end);
 }
 
 /** Encodes one request: exactly three LF-terminated lines, as the server frames them. */

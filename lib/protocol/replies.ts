@@ -18,7 +18,6 @@ export type Reply =
   /** `timeout`, `error`, `error_*` with an optional detail (`error_not_leader host:port`). */
   | { readonly kind: 'status'; readonly status: string; readonly detail: string | undefined };
 
-const DECIMAL = /^\d+$/;
 const WORD = /^\S+$/;
 
 const OK: Reply = Object.freeze({ kind: 'ok' });
@@ -34,45 +33,42 @@ function decimalFrom(line: string, from: number): boolean {
   return true;
 }
 
+/** `<token> <lease>` from `from` to the end of `line` (`ok …` or `acquired …`), read without splitting. */
+function grantFrom(line: string, from: number, kind: 'granted' | 'acquired'): Reply | undefined {
+  const space = line.indexOf(' ', from);
+  if (space <= from || !decimalFrom(line, space + 1)) return undefined;
+  const token = line.slice(from, space);
+  return WORD.test(token) ? { kind, token, leaseS: Number(line.slice(space + 1)) } : undefined;
+}
+
 /** Parses one reply line; `undefined` when the line is not a dflockd reply at all. */
 export function parseReply(line: string): Reply | undefined {
   if (line === 'ok') return OK;
   if (line === 'queued') return QUEUED;
-  // The hot replies, read without splitting: `ok <token> <lease>` and `ok <lease>`.
-  if (line.startsWith('ok ') && line.charCodeAt(3) !== 0x7b) {
-    const space = line.indexOf(' ', 3);
-    if (space === -1) return decimalFrom(line, 3) ? { kind: 'renewed', leaseS: Number(line.slice(3)) } : undefined;
-    if (space > 3 && decimalFrom(line, space + 1)) {
-      const token = line.slice(3, space);
-      return WORD.test(token) ? { kind: 'granted', token, leaseS: Number(line.slice(space + 1)) } : undefined;
-    }
-    return undefined;
+  if (line.startsWith('ok ')) {
+    if (line.charCodeAt(3) === 0x7b) return statsReply(line);
+    // `ok <lease>` (a renewal) or `ok <token> <lease>` (a grant): the hot replies.
+    if (line.indexOf(' ', 3) === -1) return decimalFrom(line, 3) ? { kind: 'renewed', leaseS: Number(line.slice(3)) } : undefined;
+    return grantFrom(line, 3, 'granted');
   }
+  if (line.startsWith('acquired ')) return grantFrom(line, 9, 'acquired');
   if (line === 'timeout' || line === 'error') return { kind: 'status', status: line, detail: undefined };
-  if (line.startsWith('ok {')) {
-    try {
-      const json: unknown = JSON.parse(line.slice(3));
-      if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
-        return { kind: 'stats', json: json as Record<string, unknown> };
-      }
-    } catch {
-      // Not JSON: fall through to "not a reply".
-    }
-    return undefined;
-  }
   const parts = line.split(' ');
-  if (parts[0] === 'ok') {
-    if (parts.length === 2 && DECIMAL.test(parts[1]!)) return { kind: 'renewed', leaseS: Number(parts[1]) };
-    if (parts.length === 3 && WORD.test(parts[1]!) && DECIMAL.test(parts[2]!)) {
-      return { kind: 'granted', token: parts[1]!, leaseS: Number(parts[2]) };
-    }
-    return undefined;
-  }
-  if (parts[0] === 'acquired' && parts.length === 3 && WORD.test(parts[1]!) && DECIMAL.test(parts[2]!)) {
-    return { kind: 'acquired', token: parts[1]!, leaseS: Number(parts[2]) };
-  }
   if (parts[0]!.startsWith('error_') && WORD.test(parts[0]!)) {
     return { kind: 'status', status: parts[0]!, detail: parts.length > 1 ? parts.slice(1).join(' ') : undefined };
+  }
+  return undefined;
+}
+
+/** `ok {json}`: a stats reply, or `undefined` when the JSON is broken or not an object. */
+function statsReply(line: string): Reply | undefined {
+  try {
+    const json: unknown = JSON.parse(line.slice(3));
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+      return { kind: 'stats', json: json as Record<string, unknown> };
+    }
+  } catch {
+    // Not JSON: not a reply.
   }
   return undefined;
 }

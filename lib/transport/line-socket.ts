@@ -116,13 +116,17 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     };
 
     let listener: LineListener | undefined;
+    // The end of the socket is told once: the listener is detached as it is told.
+    const takeListener = (): LineListener | undefined => {
+      const taken = listener;
+      listener = undefined;
+      return taken;
+    };
     const fail = (error: DflockdError): void => {
       open = false;
       socket.destroy();
       if (ready) {
-        const direct = listener;
-        listener = undefined;
-        direct?.error(error);
+        takeListener()?.error(error);
         lines.error(error);
       } else subscriber.error(error);
     };
@@ -167,9 +171,7 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
         return;
       }
       // A Subject ignores complete() after error(), so a failed socket keeps its error.
-      const direct = listener;
-      listener = undefined;
-      direct?.end();
+      takeListener()?.end();
       lines.complete();
     });
 

@@ -11,7 +11,7 @@ import type { DflockdClient } from '../../client.js';
 import type { LockEvent } from '../../lease/events.js';
 import type { LockOptions } from '../../options.js';
 import { LatencySample } from './stats.js';
-import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, runWorkers } from './trial.js';
+import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, roundLoop, runWorkers } from './trial.js';
 
 const LOCK_OPTIONS: LockOptions = Object.freeze({ acquireTimeoutS: 10 });
 
@@ -73,7 +73,6 @@ export function clientUncontended(client: DflockdClient, keys: readonly string[]
       let errors = 0;
       const elapsedMs = await runWorkers(keys.length, (i, done) => {
         const key = keys[i]!;
-        let round = 0;
         let startedAt = 0;
         const onReleased = (ok: boolean): void => {
           if (ok) sample.record(performance.now() - startedAt);
@@ -90,14 +89,10 @@ export function clientUncontended(client: DflockdClient, keys: readonly string[]
           onOp();
           next();
         };
-        const next = (): void => {
-          if (round++ === rounds) {
-            done();
-            return;
-          }
+        const next = roundLoop(rounds, done, (): void => {
           startedAt = performance.now();
           acquireOnce(client, key, onAcquired, onError);
-        };
+        });
         next();
       });
       const ops = sample.count;
@@ -117,7 +112,6 @@ export function clientHandoff(client: DflockdClient, key: string, workers: numbe
       let acquisitions = 0;
       let releaseSentAt = Number.NEGATIVE_INFINITY;
       const elapsedMs = await runWorkers(workers, (_i, done) => {
-        let round = 0;
         let requestedAt = 0;
         const onReleased = (ok: boolean): void => {
           if (!ok) errors++;
@@ -137,14 +131,10 @@ export function clientHandoff(client: DflockdClient, key: string, workers: numbe
           errors++;
           next();
         };
-        const next = (): void => {
-          if (round++ === rounds) {
-            done();
-            return;
-          }
+        const next = roundLoop(rounds, done, (): void => {
           requestedAt = performance.now();
           acquireOnce(client, key, onAcquired, onError);
-        };
+        });
         next();
       });
       return { acquisitions, errors, elapsedMs, acquisitionsPerS: (acquisitions * 1000) / elapsedMs, handoff: sample.summary() };

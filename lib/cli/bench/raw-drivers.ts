@@ -8,7 +8,7 @@
 
 import { RawConnection, grantToken } from './raw-socket.js';
 import { LatencySample } from './stats.js';
-import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, runWorkers } from './trial.js';
+import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, roundLoop, runWorkers } from './trial.js';
 
 /** (a)/(d): worker `i` locks and releases `keys[i]` on `conns[i]`. */
 export function rawUncontended(conns: readonly RawConnection[], keys: readonly string[]): ThroughputDriver {
@@ -21,16 +21,11 @@ export function rawUncontended(conns: readonly RawConnection[], keys: readonly s
         const conn = conns[i]!;
         const key = keys[i]!;
         const lock = lockText[i]!;
-        let round = 0;
         let startedAt = 0;
-        const next = (): void => {
-          if (round++ === rounds) {
-            done();
-            return;
-          }
+        const next = roundLoop(rounds, done, (): void => {
           startedAt = performance.now();
           conn.request(lock, onGrant);
-        };
+        });
         const onGrant = (line: string | undefined): void => {
           const token = grantToken(line);
           if (token === undefined) {
@@ -73,13 +68,8 @@ export function rawHandoff(conns: readonly RawConnection[], key: string, protoco
       let releaseSentAt = Number.NEGATIVE_INFINITY;
       const elapsedMs = await runWorkers(conns.length, (i, done) => {
         const conn = conns[i]!;
-        let round = 0;
         let requestedAt = 0;
-        const next = (): void => {
-          if (round++ === rounds) {
-            done();
-            return;
-          }
+        const next = roundLoop(rounds, done, (): void => {
           requestedAt = performance.now();
           if (protocol === 'lock') {
             conn.request(lock, onGrant);
@@ -94,7 +84,7 @@ export function rawHandoff(conns: readonly RawConnection[], key: string, protoco
             },
             (line) => onGrant(acquired ?? line),
           ]);
-        };
+        });
         const onGrant = (line: string | undefined): void => {
           const now = performance.now();
           const token = grantToken(line);

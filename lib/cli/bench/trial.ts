@@ -56,6 +56,18 @@ export function runWorkers(workers: number, start: (index: number, done: () => v
   });
 }
 
+/**
+ * One worker's loop: each call of the returned function starts the next of `rounds` rounds
+ * (`start`), and the call after the last one reports the worker `done`.
+ */
+export function roundLoop(rounds: number, done: () => void, start: () => void): () => void {
+  let round = 0;
+  return () => {
+    if (round++ === rounds) done();
+    else start();
+  };
+}
+
 /** Rejects with a clear message if `promise` takes longer than `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
