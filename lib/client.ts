@@ -2,7 +2,7 @@ import { Observable, Subject, defer, filter, merge, throwError } from 'rxjs';
 import { ServerPool } from './connection/pool.js';
 import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js';
 import type { LockEvent, LostEvent } from './lease/events.js';
-import { LeaseReport, TwoPhaseControl, runLease } from './lease/lease-stream.js';
+import { LeaseContext, LeaseRegistry, LeaseReport, TwoPhaseControl, runLease } from './lease/lease-stream.js';
 import { RenewScheduler } from './lease/renew-scheduler.js';
 import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
 import { checkInteger, checkKey } from './protocol/validate.js';
@@ -48,9 +48,11 @@ export class DflockdClient implements AsyncDisposable {
   /** Releases written and not yet answered, and who waits for them all to be (close()). */
   private releasesInFlight = 0;
   private readonly releasesDrained: Array<() => void> = [];
-  private readonly active = new Set<() => void>();
+  private readonly active = new LeaseRegistry();
   private closing: Promise<void> | undefined;
   private readonly scheduler: RenewScheduler;
+  /** What every acquisition of this client shares. */
+  private readonly leaseContext: LeaseContext;
 
   /**
    * Hot stream of everything: connections opened and closed, and per key acquired, renewed,
@@ -67,7 +69,9 @@ export class DflockdClient implements AsyncDisposable {
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
     const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
-    this.scheduler = new RenewScheduler(() => this.options.clock.now());
+    const clock = this.options.clock;
+    const now = (): number => clock.now();
+    this.scheduler = new RenewScheduler(now);
     this.pools = this.options.servers.map(
       (server) =>
         new ServerPool({
@@ -76,12 +80,23 @@ export class DflockdClient implements AsyncDisposable {
           tls: this.options.tls,
           authToken: this.options.authToken,
           connectTimeoutS: this.options.connectTimeoutS,
-          now: () => this.options.clock.now(),
+          now,
           idleMs,
           maxShared: this.options.maxSharedConnections,
           onEvent: (event) => this.eventsSubject.next(event),
         }),
     );
+    this.leaseContext = {
+      clock,
+      heartbeatMs: this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE,
+      idleTimeoutMs: this.options.serverIdleTimeoutS * 1000,
+      scheduler: this.scheduler,
+      connectTimeoutMs: this.options.connectTimeoutS * 1000,
+      emitted: this.onEmitted,
+      report: this.onReport,
+      // close() ends each acquisition visibly: `lost` for a held lease, an error while acquiring.
+      registry: this.active,
+    };
   }
 
   /**
@@ -134,7 +149,7 @@ export class DflockdClient implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (this.closing === undefined) {
-      for (const shutdown of [...this.active]) shutdown();
+      for (const lease of this.active.snapshot()) lease.shutdown();
       // A stalled server must not make close() hang: releases get connectTimeoutS to be acknowledged.
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => {
@@ -172,39 +187,24 @@ export class DflockdClient implements AsyncDisposable {
         checkKey(key);
         if (limit !== undefined) checkInteger(limit, 'limit', 1);
         resolved = resolveLockOptions(options, this.options);
-        pool = this.pools[this.serverFor(key)]!;
+        pool = this.pools[pickServer(this.options.shardingStrategy, key, this.pools.length)]!;
       } catch (error) {
         subscriber.error(error);
         return undefined;
       }
-      return runLease(subscriber, {
-        key,
-        limit,
-        options: resolved,
-        pool,
-        clock: this.options.clock,
-        heartbeatMs: this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE,
-        scheduler: this.scheduler,
-        idleTimeoutMs: this.options.serverIdleTimeoutS * 1000,
-        connectTimeoutMs: this.options.connectTimeoutS * 1000,
-        report: this.onReport,
-        twoPhase,
-        // close() ends each acquisition visibly: `lost` for a held lease, an error while acquiring.
-        onShutdown: (shutdown) => {
-          this.active.add(shutdown);
-          subscriber.add(() => this.active.delete(shutdown));
-        },
-      });
+      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool, twoPhase });
     });
   }
+
+  /** Where every acquisition's events go besides its subscriber (an arrow: one function for all of them). */
+  private readonly onEmitted = (event: LockEvent, server: string): void => {
+    // Skip building the event when nobody listens (the common case on a hot path).
+    if (this.eventsSubject.observed) this.eventsSubject.next(withServer(event, server));
+  };
 
   /** Where every acquisition reports (an arrow: one function for all of them, not one each). */
   private readonly onReport = (report: LeaseReport): void => {
     switch (report.type) {
-      case 'event':
-        // Skip building the event when nobody listens (the common case on a hot path).
-        if (this.eventsSubject.observed) this.eventsSubject.next(withServer(report.event, report.server));
-        return;
       case 'release-sent':
         this.releasesInFlight++;
         return;
@@ -212,7 +212,7 @@ export class DflockdClient implements AsyncDisposable {
         this.eventsSubject.next({ type: 'release-failed', key: report.key, token: '', server: report.server, error: report.error });
         return;
       case 'released':
-        if (--this.releasesInFlight === 0) for (const resolve of this.releasesDrained.splice(0)) resolve();
+        if (--this.releasesInFlight === 0 && this.releasesDrained.length > 0) for (const resolve of this.releasesDrained.splice(0)) resolve();
         if (report.ok) this.eventsSubject.next({ type: 'released', key: report.key, token: report.token, server: report.server });
         else this.eventsSubject.next({ type: 'release-failed', key: report.key, token: report.token, server: report.server, error: report.error! });
         return;

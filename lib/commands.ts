@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Observable, map, switchMap, take } from 'rxjs';
 import { Connection } from './connection/connection.js';
 import type { ServerPool } from './connection/pool.js';

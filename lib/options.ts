@@ -1,3 +1,5 @@
+// perf_hooks' binding, not the global `performance` (an accessor run on every read of the clock).
+import { performance } from 'node:perf_hooks';
 import type * as tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import { checkInteger, checkPositiveSeconds, checkRatio, checkToken } from './protocol/validate.js';

@@ -1,9 +1,19 @@
 import { Observable, Subscription } from 'rxjs';
-import { ConnectionError, DflockdError, ErrorContext, ProtocolError } from '../errors.js';
+import { ConnectionError, DflockdError, ProtocolError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
 import type { Request } from '../protocol/commands.js';
-import { Reply, interpretReply } from '../protocol/replies.js';
+import { Reply, acceptReply, interpretReply } from '../protocol/replies.js';
 import type { LineListener, LineSocket } from '../transport/line-socket.js';
+
+/**
+ * What lives on a connection (a held lease): told when the connection ends.
+ * @internal
+ */
+export interface ConnectionHolder {
+  connectionClosed(error: DflockdError): void;
+  /** Its place among the connection's holders, kept by the connection (removal is a swap, not a search). */
+  holderIndex: number;
+}
 
 /** Called once with the reply or the error for one request. */
 export type ReplyCallback = (error: DflockdError | undefined, reply: Reply | undefined) => void;
@@ -27,7 +37,8 @@ export class Connection {
   private readonly closeHandlers = new Set<(error: DflockdError) => void>();
   /** Monotonic ms of the last request written (the server's idle clock restarts when it reads it). */
   lastSentAt: number;
-  private holdCount = 0;
+  /** The leases living on this connection. */
+  private readonly holders: ConnectionHolder[] = [];
   /** Whether any reply arrived: a close before the first one usually means a refusal, not a crash. */
   private answered = false;
   private referenced = true;
@@ -71,12 +82,37 @@ export class Connection {
 
   /** Leases whose owning connection this is: their renewals keep it alive and its loss loses them. */
   get holds(): number {
-    return this.holdCount;
+    return this.holders.length;
   }
 
-  /** Set by the lease layer as leases come and go. */
-  set holds(value: number) {
-    this.holdCount = value;
+  /**
+   * A lease now lives here: it keeps the connection (and the process) alive, and is told if the
+   * connection ends — at once if it already has.
+   * @internal
+   */
+  hold(holder: ConnectionHolder): void {
+    if (this.closeError !== undefined) {
+      holder.connectionClosed(this.closeError);
+      return;
+    }
+    holder.holderIndex = this.holders.length;
+    this.holders.push(holder);
+    this.updateRef();
+  }
+
+  /**
+   * The lease no longer lives here (released or lost).
+   * @internal
+   */
+  unhold(holder: ConnectionHolder): void {
+    const holders = this.holders;
+    const i = holder.holderIndex;
+    if (holders[i] !== holder) return;
+    const last = holders.pop()!;
+    if (last !== holder) {
+      holders[i] = last;
+      last.holderIndex = i;
+    }
     this.updateRef();
   }
 
@@ -149,7 +185,7 @@ export class Connection {
    * lease depends on it. An idle pooled connection never holds the process open.
    */
   private updateRef(): void {
-    const wanted = this.holdCount > 0 || this.head < this.pending.length;
+    const wanted = this.holders.length > 0 || this.head < this.pending.length;
     if (wanted !== this.referenced) {
       this.referenced = wanted;
       this.socket.setKeepAlive(wanted);
@@ -170,8 +206,9 @@ export class Connection {
       this.head = 0;
     }
     const request = entry.request;
-    // The context only describes errors: built when there is one.
-    const result = interpretReply(line, request.expect, (): ErrorContext => ({ key: request.key === '_' ? undefined : request.key, command: request.verb, server: this.server }));
+    // A success needs no error context: it is built only for what is not one.
+    const result =
+      acceptReply(line, request.expect) ?? interpretReply(line, request.expect, { key: request.key === '_' ? undefined : request.key, command: request.verb, server: this.server });
     const callback = entry.callback;
     entry.callback = undefined;
     if (result instanceof DflockdError) {
@@ -206,5 +243,7 @@ export class Connection {
     const handlers = [...this.closeHandlers];
     this.closeHandlers.clear();
     for (const handler of handlers) handler(error);
+    const holders = this.holders.splice(0);
+    for (const holder of holders) holder.connectionClosed(error);
   }
 }

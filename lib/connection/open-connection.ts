@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type * as tls from 'node:tls';
 import { Observable } from 'rxjs';
 import { AuthError, ConnectTimeoutError, DflockdError } from '../errors.js';

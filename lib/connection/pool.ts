@@ -46,7 +46,12 @@ export class ServerPool {
   private closed = false;
   private readonly contended = new Map<string, number>();
 
-  constructor(private readonly settings: PoolSettings) {}
+  /** `host:port` of this pool's server (built once: every event and release report names it). */
+  readonly server: string;
+
+  constructor(private readonly settings: PoolSettings) {
+    this.server = `${settings.host}:${settings.port}`;
+  }
 
   /**
    * Whether the server said `key` was busy within the last second (a try-lock refused, or an
@@ -63,16 +68,21 @@ export class ServerPool {
 
   /** Records the outcome of an acquisition attempt on `key` for {@link isContended}. */
   setContended(key: string, contended: boolean): void {
-    this.contended.delete(key);
-    if (!contended) return;
+    if (!contended) {
+      this.contended.delete(key);
+      return;
+    }
+    // A key already marked keeps its place (set() updates in place; delete-then-set would leave a
+    // hole per call and rehash the map every few calls): the bound evicts the oldest marked first.
+    if (this.contended.has(key)) {
+      this.contended.set(key, this.settings.now());
+      return;
+    }
     if (this.contended.size >= CONTENDED_KEYS) this.contended.delete(this.contended.keys().next().value!);
     this.contended.set(key, this.settings.now());
   }
 
-  /** `host:port` of this pool's server. */
-  get server(): string {
-    return `${this.settings.host}:${this.settings.port}`;
-  }
+
 
   /** Emits a connection for non-blocking requests, then completes. */
   shared(): Observable<Connection> {

@@ -111,6 +111,22 @@ function deadlineFrom(base: number, leaseMs: number, timing: LeaseTiming): numbe
 }
 
 /** The result of one step. */
+/** The states and effects without fields, shared (they are read, never changed). */
+export const ACQUIRING: LeaseState = Object.freeze({ phase: 'acquiring' });
+const QUEUED: LeaseState = Object.freeze({ phase: 'queued' });
+export const RELEASED: LeaseState = Object.freeze({ phase: 'released' });
+const CANCEL_TIMER: LeaseEffect = Object.freeze({ type: 'cancel-timer' });
+const COMPLETE: LeaseEffect = Object.freeze({ type: 'complete' });
+const CLOSE_CONNECTION: LeaseEffect = Object.freeze({ type: 'close-connection' });
+
+/** A step with nothing to do. Shared: most inputs in most phases change nothing. */
+const NO_EFFECTS: readonly LeaseEffect[] = Object.freeze([]);
+
+/** The input changes nothing: built only when that is the answer. */
+function unchanged(state: LeaseState): LeaseStep {
+  return { state, effects: NO_EFFECTS };
+}
+
 export interface LeaseStep {
   readonly state: LeaseState;
   readonly effects: readonly LeaseEffect[];
@@ -118,12 +134,11 @@ export interface LeaseStep {
 
 /** Advances the machine by one input. Inputs that make no sense in a phase are ignored (no effects). */
 export function leaseStep(key: string, state: LeaseState, input: LeaseInput, timing: LeaseTiming): LeaseStep {
-  const none: LeaseStep = { state, effects: [] };
   switch (input.type) {
     case 'queued':
-      return state.phase === 'acquiring' ? { state: { phase: 'queued' }, effects: [{ type: 'emit', event: { type: 'queued', key } }] } : none;
+      return state.phase === 'acquiring' ? { state: QUEUED, effects: [{ type: 'emit', event: { type: 'queued', key } }] } : unchanged(state);
     case 'granted': {
-      if (state.phase !== 'acquiring' && state.phase !== 'queued') return none;
+      if (state.phase !== 'acquiring' && state.phase !== 'queued') return unchanged(state);
       const leaseMs = input.leaseS * 1000;
       const held: HeldState = {
         phase: 'held',
@@ -133,13 +148,12 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         renewAt: nextRenewal(input.sentAt, leaseMs, timing),
         renewSentAt: 0,
       };
-      const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
-      return advance(key, held, input.now, effects);
+      return advance(key, held, input.now, { type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } });
     }
     case 'tick':
-      return state.phase === 'held' || state.phase === 'renewing' ? advance(key, state, input.now, []) : none;
+      return state.phase === 'held' || state.phase === 'renewing' ? advance(key, state, input.now) : unchanged(state);
     case 'renew-ok': {
-      if (state.phase !== 'renewing') return none;
+      if (state.phase !== 'renewing') return unchanged(state);
       const leaseMs = input.leaseS * 1000;
       const held: HeldState = {
         ...state,
@@ -148,39 +162,40 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
         deadline: deadlineFrom(state.renewSentAt, leaseMs, timing),
         renewAt: nextRenewal(state.renewSentAt, leaseMs, timing),
       };
-      const effects: LeaseEffect[] = [{ type: 'emit', event: { type: 'renewed', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } }];
-      return advance(key, held, input.now, effects);
+      return advance(key, held, input.now, { type: 'emit', event: { type: 'renewed', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } });
     }
     case 'renew-failed':
     case 'disconnected':
-      if (state.phase !== 'held' && state.phase !== 'renewing') return none;
+      if (state.phase !== 'held' && state.phase !== 'renewing') return unchanged(state);
       return lose(key, state, input.reason, input.error, []);
     case 'shutdown':
-      if (state.phase !== 'held' && state.phase !== 'renewing') return none;
+      if (state.phase !== 'held' && state.phase !== 'renewing') return unchanged(state);
       return lose(key, state, 'disconnected', input.error, [{ type: 'send-release', token: state.token }]);
     case 'release':
       if (state.phase === 'held' || state.phase === 'renewing') {
-        return { state: { phase: 'released' }, effects: [{ type: 'cancel-timer' }, { type: 'send-release', token: state.token }] };
+        return { state: RELEASED, effects: [{ type: 'send-release', token: state.token }, CANCEL_TIMER] };
       }
-      return state.phase === 'acquiring' || state.phase === 'queued' ? { state: { phase: 'released' }, effects: [] } : none;
+      return state.phase === 'acquiring' || state.phase === 'queued' ? { state: RELEASED, effects: NO_EFFECTS } : unchanged(state);
   }
 }
 
 function lose(key: string, state: HeldState, reason: LostReason, error: DflockdError | undefined, before: LeaseEffect[]): LeaseStep {
   return {
     state: { phase: 'lost', reason },
-    effects: [...before, { type: 'cancel-timer' }, { type: 'emit', event: { type: 'lost', key, token: state.token, reason, error } }, { type: 'complete' }],
+    effects: [...before, CANCEL_TIMER, { type: 'emit', event: { type: 'lost', key, token: state.token, reason, error } }, COMPLETE],
   };
 }
 
 /** Applies the clock: lose at the deadline, renew when due, and schedule the next wake-up. */
-function advance(key: string, state: HeldState, now: number, effects: LeaseEffect[]): LeaseStep {
-  if (now >= state.deadline) return lose(key, state, 'deadline', undefined, [...effects, { type: 'close-connection' }]);
-  let next = state;
+function advance(key: string, state: HeldState, now: number, first?: LeaseEffect): LeaseStep {
+  // Each array is built at its final length: a literal grown by push() reallocates.
+  if (now >= state.deadline) return lose(key, state, 'deadline', undefined, first === undefined ? [CLOSE_CONNECTION] : [first, CLOSE_CONNECTION]);
   if (state.phase === 'held' && now >= state.renewAt) {
-    next = { ...state, phase: 'renewing', renewSentAt: now };
-    effects.push({ type: 'send-renew', token: state.token, leaseS: state.leaseS });
+    const next: HeldState = { ...state, phase: 'renewing', renewSentAt: now };
+    const renew: LeaseEffect = { type: 'send-renew', token: state.token, leaseS: state.leaseS };
+    const schedule: LeaseEffect = { type: 'schedule', at: next.deadline };
+    return { state: next, effects: first === undefined ? [renew, schedule] : [first, renew, schedule] };
   }
-  effects.push({ type: 'schedule', at: next.phase === 'held' ? Math.min(next.renewAt, next.deadline) : next.deadline });
-  return { state: next, effects };
+  const schedule: LeaseEffect = { type: 'schedule', at: state.phase === 'held' ? Math.min(state.renewAt, state.deadline) : state.deadline };
+  return { state, effects: first === undefined ? [schedule] : [first, schedule] };
 }

@@ -1,40 +1,26 @@
-import { Subscriber, Subscription } from 'rxjs';
-import type { Connection } from '../connection/connection.js';
+import { Subscriber, Subscription, Unsubscribable } from 'rxjs';
+import type { Connection, ConnectionHolder } from '../connection/connection.js';
 import type { ServerPool } from '../connection/pool.js';
 import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError } from '../errors.js';
-import {
-  Request,
-  enqueueRequest,
-  lockRequest,
-  pingRequest,
-  releaseRequest,
-  renewRequest,
-  semEnqueueRequest,
-  semLockRequest,
-  waitRequest,
-} from '../protocol/commands.js';
+// The key, numbers and tokens of an acquisition are checked once (by the client, the option
+// resolver and the reply parser): its requests are built without checking them again.
+import { Request, checkedAlready as wire, pingRequest } from '../protocol/commands.js';
 import type { Reply } from '../protocol/replies.js';
 import type { Clock, ResolvedLockOptions } from '../options.js';
 import type { LockEvent, LostReason } from './events.js';
-import type { RenewScheduler } from './renew-scheduler.js';
-import { LeaseEffect, LeaseInput, LeaseState, LeaseTiming, claimLength, leaseStep } from './lease-machine.js';
+import type { RenewScheduler, ScheduledCall } from './renew-scheduler.js';
+import { ACQUIRING, LeaseEffect, LeaseInput, LeaseState, LeaseTiming, RELEASED as RELEASED_STATE, claimLength, leaseStep } from './lease-machine.js';
 
-/** What the lease driver reports besides the lock events: release outcomes and teardown failures. */
+/** What the lease driver reports besides the lock events (see {@link LeaseContext.emitted}): release outcomes and teardown failures. */
 export type LeaseReport =
-  | { readonly type: 'event'; readonly event: LockEvent; readonly server: string }
   | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string; readonly ok: boolean; readonly error?: DflockdError }
   /** A release was written; a `released` report follows once it is answered (or its connection is gone). */
   | { readonly type: 'release-sent' }
   /** Unsubscribing failed unexpectedly (a bug): reported, never thrown. */
   | { readonly type: 'teardown-failed'; readonly key: string; readonly server: string; readonly error: DflockdError };
 
-/** Everything one acquisition needs. */
-export interface LeaseParams {
-  readonly key: string;
-  /** Semaphore limit; `undefined` for a lock. */
-  readonly limit: number | undefined;
-  readonly options: ResolvedLockOptions;
-  readonly pool: ServerPool;
+/** What all acquisitions of one client share: built once per client, not per acquisition. */
+export interface LeaseContext {
   readonly clock: Clock;
   /** Longest time between a lease's renewals (ms), whatever its length. */
   readonly heartbeatMs: number;
@@ -44,11 +30,65 @@ export interface LeaseParams {
   readonly scheduler: RenewScheduler;
   /** Bound on connecting (ms), added to the acquire timeout for the local safety timer. */
   readonly connectTimeoutMs: number;
+  /** Every event also given to the subscriber, with the server it came from (the client's `events$`). */
+  readonly emitted: (event: LockEvent, server: string) => void;
   readonly report: (report: LeaseReport) => void;
-  /** Receives the function that ends this acquisition when the client closes. */
-  readonly onShutdown?: ((shutdown: () => void) => void) | undefined;
+  /** Where the acquisition is listed while it runs, so that closing the client can end it. */
+  readonly registry?: LeaseRegistry | undefined;
+}
+
+/** One acquisition: what to acquire, where, and how. */
+export interface LeaseParams {
+  readonly key: string;
+  /** Semaphore limit; `undefined` for a lock. */
+  readonly limit: number | undefined;
+  readonly options: ResolvedLockOptions;
+  readonly pool: ServerPool;
   /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
   readonly twoPhase?: TwoPhaseControl | undefined;
+}
+
+/**
+ * The running acquisitions of a client: each joins at start and leaves when it ends; closing the
+ * client ends those still there. Members keep their place, so leaving is a swap, not a search or
+ * a rehash (acquisitions come and go many times a millisecond on a busy key).
+ */
+export class LeaseRegistry {
+  private readonly leases: RunningLease[] = [];
+
+  /** How many are running. */
+  get size(): number {
+    return this.leases.length;
+  }
+
+  add(lease: RunningLease): void {
+    lease.registryIndex = this.leases.length;
+    this.leases.push(lease);
+  }
+
+  delete(lease: RunningLease): void {
+    const leases = this.leases;
+    const i = lease.registryIndex;
+    if (leases[i] !== lease) return;
+    const last = leases.pop()!;
+    if (last !== lease) {
+      leases[i] = last;
+      last.registryIndex = i;
+    }
+  }
+
+  /** The running acquisitions now (a copy: ending one changes the registry). */
+  snapshot(): RunningLease[] {
+    return this.leases.slice();
+  }
+}
+
+/** What closing the client may do to a running acquisition. */
+export interface RunningLease {
+  /** Ends it visibly: `lost` for a held lease (after releasing it), an error while acquiring. */
+  shutdown(): void;
+  /** Its place in the {@link LeaseRegistry}, kept by the registry. */
+  registryIndex: number;
 }
 
 /**
@@ -64,6 +104,11 @@ export interface TwoPhaseControl {
   setWaiter(start: (timeoutS: number) => void): void;
 }
 
+const RELEASE_SENT: LeaseReport = Object.freeze({ type: 'release-sent' });
+/** Inputs without fields, shared. */
+const RELEASE: LeaseInput = Object.freeze({ type: 'release' });
+const QUEUED: LeaseInput = Object.freeze({ type: 'queued' });
+
 /** A queued two-phase connection pings after this share of the server's idle timeout. */
 const QUEUED_PING_SHARE = 0.4;
 
@@ -77,206 +122,324 @@ const ACQUIRE_GRACE_MS = 1_000;
  * whatever phase it is. The client calls it from its own Observable, so events pass through one
  * subscriber.
  */
-export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams): () => void {
-  const { key, limit, options, pool, clock } = params;
-  const semaphore = limit !== undefined;
-  const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: params.heartbeatMs, idleTimeoutMs: params.idleTimeoutMs, jitter: Math.random };
-  let state: LeaseState = { phase: 'acquiring' };
-  let owner: Connection | undefined;
-  let untrackOwner: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let unschedule: (() => void) | undefined;
-  let wanted = true;
-  const steps = new Subscription();
-  const startedAt = clock.now();
+export function runLease(subscriber: Subscriber<LockEvent>, context: LeaseContext, params: LeaseParams): Unsubscribable {
+  const lease = new Lease(subscriber, context, params);
+  lease.start();
+  return lease;
+}
 
-  const fail = (error: DflockdError): void => {
-    if (!wanted || state.phase !== 'acquiring' && state.phase !== 'queued') return;
-    state = { phase: 'released' };
-    clearAcquireTimer();
-    stopPinging();
-    subscriber.error(error);
-  };
+/**
+ * The state of one acquisition and the steps that drive it. One object per acquisition with its
+ * steps as methods: an acquisition allocates this, its requests and its events, not a closure
+ * per step (the hot path of a contended hand-off runs through here several times per lock).
+ */
+class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
+  private readonly key: string;
+  private readonly limit: number | undefined;
+  private readonly semaphore: boolean;
+  private readonly options: ResolvedLockOptions;
+  private readonly pool: ServerPool;
+  private readonly twoPhase: TwoPhaseControl | undefined;
+  private readonly clock: Clock;
+  private readonly timing: LeaseTiming;
+  private readonly startedAt: number;
+  private state: LeaseState = ACQUIRING;
+  /** The connection the lease lives on once granted: renewals and the release go there. */
+  private owner: Connection | undefined;
+  /** The exact deadline timer (while a renewal is in flight). */
+  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the renewal batched on the client's timer wheel. */
+  private renewal: ScheduledCall | undefined;
+  /** The local safety timer while acquiring, on the client's timer wheel (no timer of its own). */
+  private acquireTimer: ScheduledCall | undefined;
+  /** Keeps a two-phase connection alive while queued and not yet waiting. */
+  private pinger: NodeJS.Timeout | undefined;
+  /** False once the subscriber has left (or the acquisition failed). */
+  private wanted = true;
+  /** Connections being opened for this acquisition (rare: a pooled one is usually ready). */
+  private steps: Subscription | undefined;
+  /** A connection of our own while enqueued or waiting; handed to the pool once granted. */
+  private dedicated: Connection | undefined;
+  /** Bumped by every step that does something; lets a step notice a nested one. */
+  private generation = 0;
+  /** Kept by the client's registry and by the connection the lease lives on. */
+  registryIndex = -1;
+  holderIndex = -1;
 
-  // The local safety timer rides the client's timer wheel: no timer of its own per acquisition.
-  let cancelAcquireTimer: (() => void) | undefined;
-  const clearAcquireTimer = (): void => {
-    cancelAcquireTimer?.();
-    cancelAcquireTimer = undefined;
-  };
-  const armAcquireTimer = (timeoutS: number): void => {
-    clearAcquireTimer();
-    cancelAcquireTimer = params.scheduler.schedule(clock.now() + params.connectTimeoutMs + timeoutS * 1000 + ACQUIRE_GRACE_MS, () => {
-      cancelAcquireTimer = undefined;
+  constructor(
+    private readonly subscriber: Subscriber<LockEvent>,
+    private readonly context: LeaseContext,
+    params: LeaseParams,
+  ) {
+    this.key = params.key;
+    this.limit = params.limit;
+    this.semaphore = params.limit !== undefined;
+    this.options = params.options;
+    this.pool = params.pool;
+    this.twoPhase = params.twoPhase;
+    this.clock = context.clock;
+    this.timing = { renewRatio: params.options.renewRatio, heartbeatMs: context.heartbeatMs, idleTimeoutMs: context.idleTimeoutMs, jitter: Math.random };
+    this.startedAt = context.clock.now();
+  }
+
+  start(): void {
+    this.context.registry?.add(this);
+    if (this.twoPhase) {
+      // Bounds the enqueue itself; the wait arms its own timer when it starts.
+      this.armAcquireTimer(0);
+      this.enqueue();
+      return;
+    }
+    // A key whose try-lock just failed is busy: join its queue without asking again.
+    if (this.options.acquireTimeoutS > 0 && this.pool.isContended(this.key)) this.enqueue();
+    else this.tryLock(true);
+    // Armed once the request is on its way (no reply can come in between); not for a start that failed.
+    if (this.state.phase === 'acquiring') this.armAcquireTimer(this.options.acquireTimeoutS, this.startedAt);
+  }
+
+  /** The teardown: releases in whatever phase the acquisition is. Never throws. */
+  unsubscribe(): void {
+    try {
+      this.wanted = false;
+      if (this.state.phase === 'queued' && this.dedicated !== undefined) {
+        // Blocked in `w`: only closing the connection takes us out of the queue.
+        this.dedicated.destroy('left the queue: the subscriber unsubscribed');
+        this.dedicated = undefined;
+      }
+      // A held lease's `r` leaves first, before any bookkeeping.
+      this.dispatch(RELEASE);
+      if (this.state.phase === 'released') this.disown();
+      this.clearAcquireTimer();
+      this.stopPinging();
+      this.steps?.unsubscribe();
+    } catch (error) {
+      // Teardown never throws: whatever went wrong is reported as a failed release.
+      this.context.report({
+        type: 'teardown-failed',
+        key: this.key,
+        server: this.pool.server,
+        error: error instanceof DflockdError ? error : new DflockdError('TEARDOWN', String(error)),
+      });
+    } finally {
+      this.context.registry?.delete(this);
+    }
+  }
+
+  shutdown(): void {
+    const error = new ConnectionError(`key "${this.key}": the client was closed`, { key: this.key, server: this.pool.server, command: 'close' });
+    if (this.state.phase === 'held' || this.state.phase === 'renewing') this.dispatch({ type: 'shutdown', error });
+    else {
+      this.dedicated?.destroy('closed: the client is closing');
+      this.fail(error);
+    }
+  }
+
+  private fail(error: DflockdError): void {
+    if (!this.wanted || (this.state.phase !== 'acquiring' && this.state.phase !== 'queued')) return;
+    this.state = RELEASED_STATE;
+    this.clearAcquireTimer();
+    this.stopPinging();
+    this.subscriber.error(error);
+  }
+
+  private clearAcquireTimer(): void {
+    if (this.acquireTimer === undefined) return;
+    this.acquireTimer.cancel();
+    this.acquireTimer = undefined;
+  }
+
+  private armAcquireTimer(timeoutS: number, now = this.clock.now()): void {
+    this.clearAcquireTimer();
+    this.acquireTimer = this.context.scheduler.schedule(now + this.context.connectTimeoutMs + timeoutS * 1000 + ACQUIRE_GRACE_MS, () => {
+      this.acquireTimer = undefined;
       // Fail first: destroying the connection would otherwise fail the wait with a ConnectionError.
-      const stalled = dedicated;
-      fail(timeoutError('no reply from the server'));
+      const stalled = this.dedicated;
+      this.fail(this.timeoutError('no reply from the server'));
       stalled?.destroy('gave up: the acquire timeout passed with no reply');
     });
-  };
-  let pinger: NodeJS.Timeout | undefined;
-  const stopPinging = (): void => {
-    clearInterval(pinger);
-    pinger = undefined;
-  };
+  }
 
-  const timeoutError = (detail: string): AcquireTimeoutError =>
-    new AcquireTimeoutError(
-      `key "${key}" (${semaphore ? `semaphore, limit ${limit}` : 'lock'} on ${pool.server}): not acquired within acquireTimeoutS=${options.acquireTimeoutS} (${detail}); raise acquireTimeoutS or shorten the holders' critical sections`,
+  private stopPinging(): void {
+    if (this.pinger === undefined) return;
+    clearInterval(this.pinger);
+    this.pinger = undefined;
+  }
+
+  private timeoutError(detail: string): AcquireTimeoutError {
+    const { key, semaphore, pool } = this;
+    return new AcquireTimeoutError(
+      `key "${key}" (${semaphore ? `semaphore, limit ${this.limit}` : 'lock'} on ${pool.server}): not acquired within acquireTimeoutS=${this.options.acquireTimeoutS} (${detail}); raise acquireTimeoutS or shorten the holders' critical sections`,
       { key, command: semaphore ? 'sw' : 'w', server: pool.server },
     );
+  }
 
-  // Bumped by every step that does something; lets a step notice a nested one.
-  let generation = 0;
-  const dispatch = (input: LeaseInput): void => {
-    const step = leaseStep(key, state, input, timing);
-    state = step.state;
-    if (step.effects.length === 0) return;
-    const mine = ++generation;
-    for (const effect of step.effects) {
+  private dispatch(input: LeaseInput): void {
+    const step = leaseStep(this.key, this.state, input, this.timing);
+    this.state = step.state;
+    const effects = step.effects;
+    if (effects.length === 0) return;
+    const mine = ++this.generation;
+    for (let i = 0; i < effects.length; i++) {
       // A subscriber that unsubscribes from inside `next` (take(1), firstValueFrom, …) runs a
       // nested release step; what is left of this step is stale: its renewal would follow the
-      // `r` and its timer would outlive the stream, holding the whole closure until it fires.
-      if (generation !== mine) return;
-      run(effect);
+      // `r` and its timer would outlive the stream, holding the whole acquisition until it fires.
+      if (this.generation !== mine) return;
+      this.run(effects[i]!);
     }
-  };
+  }
 
-  const run = (effect: LeaseEffect): void => {
+  private run(effect: LeaseEffect): void {
     switch (effect.type) {
       case 'emit':
         // The subscriber first: a grant reaches the code waiting for it before any monitor of events$.
-        if (wanted) subscriber.next(effect.event);
-        params.report({ type: 'event', event: effect.event, server: pool.server });
+        if (this.wanted) this.subscriber.next(effect.event);
+        this.context.emitted(effect.event, this.pool.server);
         return;
       case 'schedule':
-        clearTimeout(timer);
+        clearTimeout(this.timer);
         // Only a live lease has anything to wake up for.
-        if (state.phase !== 'held' && state.phase !== 'renewing') return;
-        unschedule?.();
-        unschedule = undefined;
-        if (state.phase === 'held') {
+        if (this.state.phase !== 'held' && this.state.phase !== 'renewing') return;
+        this.renewal?.cancel();
+        this.renewal = undefined;
+        if (this.state.phase === 'held') {
           // A renewal: batched with the other leases due in the same slot.
-          unschedule = params.scheduler.schedule(effect.at, () => {
-            unschedule = undefined;
-            dispatch({ type: 'tick', now: clock.now() });
+          this.renewal = this.context.scheduler.schedule(effect.at, () => {
+            this.renewal = undefined;
+            this.dispatch({ type: 'tick', now: this.clock.now() });
           });
         } else {
           // A deadline: exact, `lost` must never come late.
-          timer = setTimeout(() => dispatch({ type: 'tick', now: clock.now() }), Math.max(0, effect.at - clock.now()));
-          timer.unref();
+          this.timer = setTimeout(() => this.dispatch({ type: 'tick', now: this.clock.now() }), Math.max(0, effect.at - this.clock.now()));
+          this.timer.unref();
         }
         return;
       case 'cancel-timer':
-        clearTimeout(timer);
-        timer = undefined;
-        unschedule?.();
-        unschedule = undefined;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.renewal?.cancel();
+        this.renewal = undefined;
         return;
       case 'send-renew':
-        owner!.send(renewRequest(key, effect.token, effect.leaseS, semaphore), (error, reply) => {
-          if (error) dispatch({ type: 'renew-failed', reason: reasonOf(error), error });
-          else if (reply?.kind === 'renewed') dispatch({ type: 'renew-ok', leaseS: reply.leaseS, now: clock.now() });
+        this.owner!.send(wire.renew(this.key, effect.token, effect.leaseS, this.semaphore), (error, reply) => {
+          if (error) this.dispatch({ type: 'renew-failed', reason: reasonOf(error), error });
+          else if (reply?.kind === 'renewed') this.dispatch({ type: 'renew-ok', leaseS: reply.leaseS, now: this.clock.now() });
         });
         return;
       case 'send-release':
-        release(owner!, effect.token);
+        this.release(this.owner!, effect.token);
         return;
       case 'close-connection':
-        owner?.destroy(`gave no renewal reply for key "${key}" before the lease deadline`);
+        this.owner?.destroy(`gave no renewal reply for key "${this.key}" before the lease deadline`);
         return;
       case 'complete':
-        disown();
-        if (wanted) subscriber.complete();
+        this.disown();
+        if (this.wanted) this.subscriber.complete();
         return;
     }
-  };
+  }
 
   /** The lease now lives on `conn`: its renewals go there, and its loss loses the lease. */
-  const own = (conn: Connection): void => {
-    owner = conn;
-    conn.holds++;
-    untrackOwner = conn.onClose((error) => {
-      if (state.phase === 'held' || state.phase === 'renewing') dispatch({ type: 'disconnected', reason: reasonOf(error), error });
-    });
-  };
-  const disown = (): void => {
-    untrackOwner?.();
-    untrackOwner = undefined;
-    if (owner !== undefined) owner.holds--;
-  };
+  private own(conn: Connection): void {
+    this.owner = conn;
+    conn.hold(this);
+  }
 
-  const release = (conn: Connection, token: string, afterwards?: () => void): void => {
-    params.report({ type: 'release-sent' });
+  /** From the connection the lease lives on. */
+  connectionClosed(error: DflockdError): void {
+    if (this.state.phase === 'held' || this.state.phase === 'renewing') this.dispatch({ type: 'disconnected', reason: reasonOf(error), error });
+  }
+
+  private disown(): void {
+    this.owner?.unhold(this);
+  }
+
+  private release(conn: Connection, token: string, afterwards?: () => void): void {
+    const { key, pool, context } = this;
+    context.report(RELEASE_SENT);
     const lone = conn.inFlight === 0;
-    conn.send(releaseRequest(key, token, semaphore), (error) => {
-      params.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
-      afterwards?.();
-    }, lone);
-  };
+    conn.send(
+      wire.release(key, token, this.semaphore),
+      (error) => {
+        context.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
+        afterwards?.();
+      },
+      lone,
+    );
+  }
 
   /**
    * A grant arrived for a request sent at `sentAt`; the lease started no earlier. If most of that
    * lease may already be gone (a long wait in the queue, a delayed reply), it is confirmed with a
    * renewal first, so `acquired` is never emitted for a lock that may have passed to someone else.
    */
-  const granted = (conn: Connection, reply: Reply, sentAt: number): void => {
+  private granted(conn: Connection, reply: Reply, sentAt: number): void {
     if (reply.kind !== 'granted' && reply.kind !== 'acquired') return;
-    if (!wanted) {
+    if (!this.wanted) {
       // The subscriber left while the grant was on its way: hand the lock straight back.
-      release(conn, reply.token, () => pool.adopt(conn));
+      this.release(conn, reply.token, () => this.pool.adopt(conn));
       return;
     }
-    const claimMs = claimLength(reply.leaseS * 1000, timing);
-    if (clock.now() - sentAt > claimMs / 2) {
-      confirm(conn, reply.token);
+    const claimMs = claimLength(reply.leaseS * 1000, this.timing);
+    const now = this.clock.now();
+    if (now - sentAt > claimMs / 2) {
+      this.confirm(conn, reply.token);
       return;
     }
-    clearAcquireTimer();
-    own(conn);
-    if (conn === dedicated) {
-      dedicated = undefined;
-      pool.adopt(conn);
+    this.own(conn);
+    if (conn === this.dedicated) {
+      this.dedicated = undefined;
+      this.pool.adopt(conn);
     }
-    dispatch({ type: 'granted', token: reply.token, leaseS: reply.leaseS, sentAt, now: clock.now() });
-  };
-
-  let dedicated: Connection | undefined;
+    this.dispatch({ type: 'granted', token: reply.token, leaseS: reply.leaseS, sentAt, now });
+    // After `acquired`: the subscriber's critical section waits for nothing it does not need.
+    this.clearAcquireTimer();
+  }
 
   /** Step 1: a try-lock on a shared connection; never blocks the server's reader. */
-  const tryLock = (retry: boolean): void => {
-    const request: Request = semaphore ? semLockRequest(key, 0, limit, options.leaseTtlS) : lockRequest(key, 0, options.leaseTtlS);
-    const attempt = (conn: Connection): void => {
-      const lone = conn.inFlight === 0;
-      const sentAt = conn.send(request, (error, reply) => {
-        if (reply) granted(conn, reply, sentAt);
-        else if (!wanted) return;
-        else if (error!.code === 'timeout') {
-          pool.setContended(key, true);
-          if (options.acquireTimeoutS === 0) fail(timeoutError('try-lock: the key is held'));
-          else enqueue();
-        } else if (error instanceof ConnectionError && retry) tryLock(false);
-        else fail(error!);
-      }, lone);
-    };
+  private tryLock(retry: boolean): void {
     // The hot path: a pooled connection is ready, no Observable needed to get it.
-    const ready = pool.sharedNow();
-    if (ready !== undefined) attempt(ready);
-    else steps.add(pool.shared().subscribe({ next: attempt, error: (error: DflockdError) => fail(error) }));
-  };
+    const ready = this.pool.sharedNow();
+    if (ready !== undefined) this.tryLockOn(ready, retry);
+    else this.addStep(this.pool.shared().subscribe({ next: (conn) => this.tryLockOn(conn, retry), error: (error: DflockdError) => this.fail(error) }));
+  }
+
+  private tryLockOn(conn: Connection, retry: boolean): void {
+    const { key, limit, options } = this;
+    const request: Request = this.semaphore ? wire.semLock(key, 0, limit!, options.leaseTtlS) : wire.lock(key, 0, options.leaseTtlS);
+    const lone = conn.inFlight === 0;
+    const sentAt = conn.send(
+      request,
+      (error, reply) => {
+        if (reply) this.granted(conn, reply, sentAt);
+        else if (!this.wanted) return;
+        else if (error!.code === 'timeout') {
+          this.pool.setContended(key, true);
+          if (options.acquireTimeoutS === 0) this.fail(this.timeoutError('try-lock: the key is held'));
+          else this.enqueue();
+        } else if (error instanceof ConnectionError && retry) this.tryLock(false);
+        else this.fail(error!);
+      },
+      lone,
+    );
+  }
+
+  private addStep(step: Subscription): void {
+    (this.steps ??= new Subscription()).add(step);
+  }
 
   /** Step 2: join the FIFO queue on a connection of our own, then wait there. */
-  const enqueue = (): void => {
+  private enqueue(): void {
     // The hot path: an idle pooled connection, no Observable needed to get it.
-    const idle = pool.dedicatedNow();
-    if (idle !== undefined) enqueueOn(idle);
-    else steps.add(pool.dedicated().subscribe({ next: enqueueOn, error: (error: DflockdError) => fail(error) }));
-  };
+    const idle = this.pool.dedicatedNow();
+    if (idle !== undefined) this.enqueueOn(idle);
+    else this.addStep(this.pool.dedicated().subscribe({ next: (conn) => this.enqueueOn(conn), error: (error: DflockdError) => this.fail(error) }));
+  }
 
-  const enqueueOn = (conn: Connection): void => {
-    const request: Request = semaphore ? semEnqueueRequest(key, limit, options.leaseTtlS) : enqueueRequest(key, options.leaseTtlS);
-    dedicated = conn;
-    if (!wanted) {
+  private enqueueOn(conn: Connection): void {
+    const { key, limit, options, pool, context, twoPhase } = this;
+    const request: Request = this.semaphore ? wire.semEnqueue(key, limit!, options.leaseTtlS) : wire.enqueue(key, options.leaseTtlS);
+    this.dedicated = conn;
+    if (!this.wanted) {
       pool.adopt(conn);
       return;
     }
@@ -286,118 +449,97 @@ export function runLease(subscriber: Subscriber<LockEvent>, params: LeaseParams)
     const sentAt = conn.send(request, (error, reply) => {
       if (error) {
         if (conn.open) pool.adopt(conn);
-        fail(error);
+        this.fail(error);
       } else if (reply!.kind === 'queued') {
         queued = true;
         // Proof the key is busy: the next acquisition of it skips the try-lock as well.
         pool.setContended(key, true);
-        if (!wanted) conn.destroy('left the queue: the subscriber unsubscribed');
-        else if (params.twoPhase) {
-          dispatch({ type: 'queued' });
+        if (!this.wanted) conn.destroy('left the queue: the subscriber unsubscribed');
+        else if (twoPhase) {
+          this.dispatch(QUEUED);
           // Not waiting yet: the server would drop a silent connection, and our place with it.
-          pinger = setInterval(() => conn.send(pingRequest(), () => undefined), params.idleTimeoutMs * QUEUED_PING_SHARE);
-          pinger.unref();
-          clearAcquireTimer();
-          params.twoPhase.setWaiter((timeoutS) => {
-            stopPinging();
-            armAcquireTimer(timeoutS);
-            wait(conn, timeoutS, conn.inFlight === 0);
+          this.pinger = setInterval(() => conn.send(pingRequest(), () => undefined), context.idleTimeoutMs * QUEUED_PING_SHARE);
+          this.pinger.unref();
+          this.clearAcquireTimer();
+          twoPhase.setWaiter((timeoutS) => {
+            this.stopPinging();
+            this.armAcquireTimer(timeoutS);
+            this.wait(conn, timeoutS, conn.inFlight === 0);
           });
-          params.twoPhase.enqueued('queued');
+          twoPhase.enqueued('queued');
         } else {
-          dispatch({ type: 'queued' });
+          this.dispatch(QUEUED);
         }
       } else {
         pool.setContended(key, false);
-        granted(conn, reply!, sentAt);
-        params.twoPhase?.enqueued('acquired');
+        this.granted(conn, reply!, sentAt);
+        twoPhase?.enqueued('acquired');
       }
     });
     // The wait goes out in the same write as the enqueue: no round trip in between. The
     // server reads it after answering `e`; if `e` was granted (or failed) it answers at
     // once (`ok`, resp. `error_not_enqueued`), and that answer is ignored.
-    if (!params.twoPhase) wait(conn, remainingS(), lone, () => queued);
-  };
+    if (!twoPhase) this.wait(conn, this.remainingS(), lone, () => queued);
+  }
 
-  const remainingS = (): number => Math.max(0, options.acquireTimeoutS - Math.floor((clock.now() - startedAt) / 1000));
+  private remainingS(): number {
+    return Math.max(0, this.options.acquireTimeoutS - Math.floor((this.clock.now() - this.startedAt) / 1000));
+  }
 
-  const wait = (conn: Connection, timeoutS: number, now: boolean, relevant: () => boolean = () => true): void => {
-    const sentAt = conn.send(waitRequest(key, timeoutS, semaphore), (error, reply) => {
-      if (!relevant()) return;
-      if (reply) {
-        // In two-phase mode the grant may have happened long before this wait: always confirm it.
-        if (params.twoPhase && reply.kind === 'granted') confirm(conn, reply.token);
-        else granted(conn, reply, sentAt);
-      } else {
-        dedicated = undefined;
-        // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
-        if (error!.code === 'timeout' && conn.open) pool.adopt(conn);
-        else conn.destroy('left in an unknown state by a failed wait');
-        fail(error!.code === 'timeout' ? timeoutError('waited in the queue') : error!);
-      }
-    }, now);
-  };
+  private wait(conn: Connection, timeoutS: number, now: boolean, relevant?: () => boolean): void {
+    const sentAt = conn.send(
+      wire.wait(this.key, timeoutS, this.semaphore),
+      (error, reply) => {
+        if (relevant !== undefined && !relevant()) return;
+        if (reply) {
+          // In two-phase mode the grant may have happened long before this wait: always confirm it.
+          if (this.twoPhase && reply.kind === 'granted') this.confirm(conn, reply.token);
+          else this.granted(conn, reply, sentAt);
+        } else {
+          this.dedicated = undefined;
+          // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
+          if (error!.code === 'timeout' && conn.open) this.pool.adopt(conn);
+          else conn.destroy('left in an unknown state by a failed wait');
+          this.fail(error!.code === 'timeout' ? this.timeoutError('waited in the queue') : error!);
+        }
+      },
+      now,
+    );
+  }
 
   /**
    * Checks a grant of unknown age with a renewal before reporting it held. If it already expired
    * (dflockd 1.10.0 even returns such stale tokens), the place is gone: queue again while the
    * acquire timeout allows (two-phase callers are told instead).
    */
-  const confirm = (conn: Connection, token: string): void => {
+  private confirm(conn: Connection, token: string): void {
+    const { key, pool } = this;
     const lone = conn.inFlight === 0;
-    const sentAt = conn.send(renewRequest(key, token, options.leaseTtlS, semaphore), (error, reply) => {
-      if (reply?.kind === 'renewed') {
-        granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt);
-        return;
-      }
-      dedicated = undefined;
-      if (conn.open) pool.adopt(conn);
-      if (!wanted) return;
-      if (params.twoPhase) {
-        fail(new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, { key, command: semaphore ? 'sw' : 'w', server: pool.server, cause: error }));
-      } else if (remainingS() > 0) enqueue();
-      else fail(timeoutError('the grant expired before its reply arrived'));
-    }, lone);
-  };
-
-  params.onShutdown?.(() => {
-    const error = new ConnectionError(`key "${key}": the client was closed`, { key, server: pool.server, command: 'close' });
-    if (state.phase === 'held' || state.phase === 'renewing') dispatch({ type: 'shutdown', error });
-    else {
-      dedicated?.destroy('closed: the client is closing');
-      fail(error);
-    }
-  });
-
-  if (params.twoPhase) {
-    // Bounds the enqueue itself; the wait arms its own timer when it starts.
-    armAcquireTimer(0);
-    enqueue();
-  } else {
-    armAcquireTimer(options.acquireTimeoutS);
-    // A key whose try-lock just failed is busy: join its queue without asking again.
-    if (options.acquireTimeoutS > 0 && pool.isContended(key)) enqueue();
-    else tryLock(true);
+    const sentAt = conn.send(
+      wire.renew(key, token, this.options.leaseTtlS, this.semaphore),
+      (error, reply) => {
+        if (reply?.kind === 'renewed') {
+          this.granted(conn, { kind: 'granted', token, leaseS: reply.leaseS }, sentAt);
+          return;
+        }
+        this.dedicated = undefined;
+        if (conn.open) pool.adopt(conn);
+        if (!this.wanted) return;
+        if (this.twoPhase) {
+          this.fail(
+            new LeaseExpiredError(`key "${key}": the grant made while not waiting had already expired (stale token); call enqueue() again`, {
+              key,
+              command: this.semaphore ? 'sw' : 'w',
+              server: pool.server,
+              cause: error,
+            }),
+          );
+        } else if (this.remainingS() > 0) this.enqueue();
+        else this.fail(this.timeoutError('the grant expired before its reply arrived'));
+      },
+      lone,
+    );
   }
-
-  return () => {
-    try {
-      wanted = false;
-      clearAcquireTimer();
-      stopPinging();
-      steps.unsubscribe();
-      if (state.phase === 'queued' && dedicated !== undefined) {
-        // Blocked in `w`: only closing the connection takes us out of the queue.
-        dedicated?.destroy('left the queue: the subscriber unsubscribed');
-        dedicated = undefined;
-      }
-      dispatch({ type: 'release' });
-      if (state.phase === 'released') disown();
-    } catch (error) {
-      // Teardown never throws: whatever went wrong is reported as a failed release.
-      params.report({ type: 'teardown-failed', key, server: pool.server, error: error instanceof DflockdError ? error : new DflockdError('TEARDOWN', String(error)) });
-    }
-  };
 }
 
 function reasonOf(error: DflockdError): LostReason {

@@ -6,35 +6,58 @@
  */
 export const SLOT_MS = 25;
 
+/**
+ * One callback waiting on a {@link RenewScheduler}. Each slot keeps its calls in an array and a
+ * call knows its place in it, so scheduling and cancelling are a push and a swap: no set to
+ * grow, shrink and rehash as the leases of a busy key come and go many times a millisecond.
+ */
+export class ScheduledCall {
+  constructor(
+    /** @internal */ readonly callback: () => void,
+    /** @internal */ public calls: ScheduledCall[] | undefined,
+    /** @internal */ public index: number,
+  ) {}
+
+  /** Takes the call off the wheel; nothing happens if it already ran or was cancelled. */
+  cancel(): void {
+    const calls = this.calls;
+    if (calls === undefined) return;
+    this.calls = undefined;
+    const last = calls.pop()!;
+    if (last !== this) {
+      calls[this.index] = last;
+      last.index = this.index;
+    }
+  }
+}
+
 /** A batched timer wheel keyed by slot; one per client, on the client's clock (renewals and acquire timers). */
 export class RenewScheduler {
-  private readonly slots = new Map<number, Set<() => void>>();
+  private readonly slots = new Map<number, ScheduledCall[]>();
   private timer: NodeJS.Timeout | undefined;
   private armedSlot = Number.POSITIVE_INFINITY;
 
   constructor(private readonly now: () => number) {}
 
-  /** Callbacks waiting (each a lease's next renewal). */
+  /** Callbacks waiting (each a lease's next renewal or an acquisition's safety timer). */
   get size(): number {
     let n = 0;
-    for (const set of this.slots.values()) n += set.size;
+    for (const calls of this.slots.values()) n += calls.length;
     return n;
   }
 
-  /** Runs `callback` at or up to SLOT_MS after `at`; returns its cancellation. */
-  schedule(at: number, callback: () => void): () => void {
+  /** Runs `callback` at or up to SLOT_MS after `at`; cancel it with the returned call's `cancel()`. */
+  schedule(at: number, callback: () => void): ScheduledCall {
     const slot = Math.ceil(at / SLOT_MS);
-    let set = this.slots.get(slot);
-    if (set === undefined) {
-      set = new Set();
-      this.slots.set(slot, set);
+    let calls = this.slots.get(slot);
+    if (calls === undefined) {
+      calls = [];
+      this.slots.set(slot, calls);
     }
-    set.add(callback);
+    const call = new ScheduledCall(callback, calls, calls.length);
+    calls.push(call);
     if (slot < this.armedSlot) this.arm(slot);
-    const owner = set;
-    return () => {
-      owner.delete(callback);
-    };
+    return call;
   }
 
   private arm(slot: number): void {
@@ -48,16 +71,20 @@ export class RenewScheduler {
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
     const now = this.now();
-    const due: (() => void)[] = [];
+    const due: ScheduledCall[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [slot, set] of this.slots) {
+    for (const [slot, calls] of this.slots) {
       if (slot * SLOT_MS <= now) {
-        for (const callback of set) due.push(callback);
+        for (const call of calls) {
+          // Off the wheel before any callback runs: cancelling it from another callback is a no-op.
+          call.calls = undefined;
+          due.push(call);
+        }
         this.slots.delete(slot);
-      } else if (set.size > 0) next = Math.min(next, slot);
+      } else if (calls.length > 0) next = Math.min(next, slot);
       else this.slots.delete(slot);
     }
-    for (const callback of due) callback();
+    for (const call of due) call.callback();
     if (next < this.armedSlot) this.arm(next);
   }
 }

@@ -45,46 +45,73 @@ function request(name: CommandName, key: string, arg: string, expect: ExpectedRe
   return { name, verb: WIRE_VERBS[name], key, arg, expect, blocking };
 }
 
-const lease = (leaseS: number | undefined, argument = 'leaseTtlS'): string =>
-  leaseS === undefined ? '' : ` ${checkInteger(leaseS, argument, 1)}`;
+const checkLease = (leaseS: number | undefined): number | undefined => (leaseS === undefined ? undefined : checkInteger(leaseS, 'leaseTtlS', 1));
 
 /** `l key timeout [lease]`: acquire a lock, blocking up to `timeoutS` (0 = try once). */
 export function lockRequest(key: string, timeoutS: number, leaseS?: number): Request {
   const t = checkInteger(timeoutS, 'acquireTimeoutS', 0);
-  return request('lock', checkKey(key), `${t}${lease(leaseS)}`, 'grant', t > 0);
+  return checkedAlready.lock(checkKey(key), t, checkLease(leaseS));
 }
 
 /** `sl key timeout limit [lease]`: acquire a semaphore slot. */
 export function semLockRequest(key: string, timeoutS: number, limit: number, leaseS?: number): Request {
   const t = checkInteger(timeoutS, 'acquireTimeoutS', 0);
-  return request('semLock', checkKey(key), `${t} ${checkInteger(limit, 'limit', 1)}${lease(leaseS)}`, 'grant', t > 0);
+  return checkedAlready.semLock(checkKey(key), t, checkInteger(limit, 'limit', 1), checkLease(leaseS));
 }
 
 /** `r key token` / `sr key token`: release. */
 export function releaseRequest(key: string, token: string, semaphore = false): Request {
-  return request(semaphore ? 'semRelease' : 'release', checkKey(key), checkToken(token), 'ok');
+  return checkedAlready.release(checkKey(key), checkToken(token), semaphore);
 }
 
 /** `n key token [lease]` / `sn …`: renew. Always pass the lease: a bare renew resets it to the server default. */
 export function renewRequest(key: string, token: string, leaseS?: number, semaphore = false): Request {
-  return request(semaphore ? 'semRenew' : 'renew', checkKey(key), `${checkToken(token)}${lease(leaseS)}`, 'renewed');
+  return checkedAlready.renew(checkKey(key), checkToken(token), checkLease(leaseS), semaphore);
 }
 
 /** `e key [lease]`: join the queue without blocking. */
 export function enqueueRequest(key: string, leaseS?: number): Request {
-  return request('enqueue', checkKey(key), leaseS === undefined ? '' : String(checkInteger(leaseS, 'leaseTtlS', 1)), 'enqueue');
+  return checkedAlready.enqueue(checkKey(key), checkLease(leaseS));
 }
 
 /** `se key limit [lease]`: join a semaphore's queue without blocking. */
 export function semEnqueueRequest(key: string, limit: number, leaseS?: number): Request {
-  return request('semEnqueue', checkKey(key), `${checkInteger(limit, 'limit', 1)}${lease(leaseS)}`, 'enqueue');
+  return checkedAlready.semEnqueue(checkKey(key), checkInteger(limit, 'limit', 1), checkLease(leaseS));
 }
 
 /** `w key timeout` / `sw …`: wait for the place taken by enqueue. */
 export function waitRequest(key: string, timeoutS: number, semaphore = false): Request {
   const t = checkInteger(timeoutS, 'timeoutS', 0);
-  return request(semaphore ? 'semWait' : 'wait', checkKey(key), String(t), 'grant', t > 0);
+  return checkedAlready.wait(checkKey(key), t, semaphore);
 }
+
+const leaseArg = (leaseS: number | undefined): string => (leaseS === undefined ? '' : ` ${leaseS}`);
+
+/**
+ * The same wire forms for values checked once already: an acquisition's key when `lock()` or
+ * `semaphore()` was called, its numbers when its options were resolved, tokens when the reply
+ * parser accepted them. An acquisition sends up to four requests for one key; the lease layer
+ * builds them here instead of scanning the key again for each. The builders above check, then
+ * call these.
+ */
+export const checkedAlready = Object.freeze({
+  /** `l key timeout [lease]`. */
+  lock: (key: string, timeoutS: number, leaseS: number | undefined): Request => request('lock', key, `${timeoutS}${leaseArg(leaseS)}`, 'grant', timeoutS > 0),
+  /** `sl key timeout limit [lease]`. */
+  semLock: (key: string, timeoutS: number, limit: number, leaseS: number | undefined): Request =>
+    request('semLock', key, `${timeoutS} ${limit}${leaseArg(leaseS)}`, 'grant', timeoutS > 0),
+  /** `r key token` / `sr key token`. */
+  release: (key: string, token: string, semaphore: boolean): Request => request(semaphore ? 'semRelease' : 'release', key, token, 'ok'),
+  /** `n key token [lease]` / `sn …`. */
+  renew: (key: string, token: string, leaseS: number | undefined, semaphore: boolean): Request =>
+    request(semaphore ? 'semRenew' : 'renew', key, `${token}${leaseArg(leaseS)}`, 'renewed'),
+  /** `e key [lease]`. */
+  enqueue: (key: string, leaseS: number | undefined): Request => request('enqueue', key, leaseS === undefined ? '' : String(leaseS), 'enqueue'),
+  /** `se key limit [lease]`. */
+  semEnqueue: (key: string, limit: number, leaseS: number | undefined): Request => request('semEnqueue', key, `${limit}${leaseArg(leaseS)}`, 'enqueue'),
+  /** `w key timeout` / `sw …`. */
+  wait: (key: string, timeoutS: number, semaphore: boolean): Request => request(semaphore ? 'semWait' : 'wait', key, String(timeoutS), 'grant', timeoutS > 0),
+});
 
 /** `auth _ token`: must be the first request when the server has a token. */
 export function authRequest(token: string): Request {

@@ -1,5 +1,6 @@
 import { DflockdError, ErrorContext, ProtocolError, errorFromStatus } from '../errors.js';
 import type { ExpectedReply } from './commands.js';
+import { isWordIn } from './validate.js';
 
 /** A reply line, parsed. Raw strings never leave `protocol/`: everything above switches on `kind`. */
 export type Reply =
@@ -23,22 +24,28 @@ const WORD = /^\S+$/;
 const OK: Reply = Object.freeze({ kind: 'ok' });
 const QUEUED: Reply = Object.freeze({ kind: 'queued' });
 
-/** True for a non-empty run of ASCII digits between `from` and the end of `line`. */
-function decimalFrom(line: string, from: number): boolean {
-  if (from >= line.length) return false;
+/**
+ * The decimal number spelled by `line` from `from` to its end; -1 if that is empty or not all
+ * digits. Read in place: no slice, no string-to-number conversion (which hashes the string).
+ */
+function decimalFrom(line: string, from: number): number {
+  if (from >= line.length) return -1;
+  let value = 0;
   for (let i = from; i < line.length; i++) {
     const c = line.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
+    if (c < 0x30 || c > 0x39) return -1;
+    value = value * 10 + (c - 0x30);
   }
-  return true;
+  return value;
 }
 
 /** `<token> <lease>` from `from` to the end of `line` (`ok …` or `acquired …`), read without splitting. */
 function grantFrom(line: string, from: number, kind: 'granted' | 'acquired'): Reply | undefined {
   const space = line.indexOf(' ', from);
-  if (space <= from || !decimalFrom(line, space + 1)) return undefined;
-  const token = line.slice(from, space);
-  return WORD.test(token) ? { kind, token, leaseS: Number(line.slice(space + 1)) } : undefined;
+  if (space <= from) return undefined;
+  const leaseS = decimalFrom(line, space + 1);
+  // Checked here as a token argument would be: releasing or renewing it needs no second look.
+  return leaseS >= 0 && isWordIn(line, from, space) ? { kind, token: line.slice(from, space), leaseS } : undefined;
 }
 
 /** Parses one reply line; `undefined` when the line is not a dflockd reply at all. */
@@ -48,7 +55,10 @@ export function parseReply(line: string): Reply | undefined {
   if (line.startsWith('ok ')) {
     if (line.charCodeAt(3) === 0x7b) return statsReply(line);
     // `ok <lease>` (a renewal) or `ok <token> <lease>` (a grant): the hot replies.
-    if (line.indexOf(' ', 3) === -1) return decimalFrom(line, 3) ? { kind: 'renewed', leaseS: Number(line.slice(3)) } : undefined;
+    if (line.indexOf(' ', 3) === -1) {
+      const leaseS = decimalFrom(line, 3);
+      return leaseS >= 0 ? { kind: 'renewed', leaseS } : undefined;
+    }
     return grantFrom(line, 3, 'granted');
   }
   if (line.startsWith('acquired ')) return grantFrom(line, 9, 'acquired');
@@ -73,25 +83,41 @@ function statsReply(line: string): Reply | undefined {
   return undefined;
 }
 
-const ACCEPTS: Readonly<Record<ExpectedReply, readonly Reply['kind'][]>> = {
-  grant: ['granted'],
-  enqueue: ['acquired', 'queued'],
-  renewed: ['renewed'],
-  ok: ['ok'],
-  stats: ['stats'],
-  // dflockd 1.10 has no `ping` and answers `error`, which still resets the idle clock.
-  ping: ['ok'],
-};
+/** Whether a reply of `kind` is a success for a command expecting `expect` (a switch: no keyed lookup on the hot path). */
+function accepts(expect: ExpectedReply, kind: Reply['kind']): boolean {
+  switch (expect) {
+    case 'grant':
+      return kind === 'granted';
+    case 'enqueue':
+      return kind === 'acquired' || kind === 'queued';
+    case 'renewed':
+      return kind === 'renewed';
+    case 'stats':
+      return kind === 'stats';
+    case 'ok':
+    // dflockd 1.10 has no `ping` and answers `error`, which still resets the idle clock (see interpretReply).
+    case 'ping':
+      return kind === 'ok';
+  }
+}
+
+/**
+ * The reply when `line` is a success for a command expecting `expect`; `undefined` for anything
+ * else (then {@link interpretReply} says what it is). The hot path: no error context needed.
+ */
+export function acceptReply(line: string, expect: ExpectedReply): Reply | undefined {
+  const reply = parseReply(line);
+  return reply !== undefined && accepts(expect, reply.kind) ? reply : undefined;
+}
 
 /**
  * Reads a reply line for a request that expected `expect`: the parsed success reply, or the
- * error to raise (a status error, or {@link ProtocolError} for a line that does not fit).
- * `errorContext` may be a function: it is then called only when there is an error to describe.
+ * error to raise (a status error, or {@link ProtocolError} for a line that does not fit), described
+ * with `context`. The hot path asks {@link acceptReply} first and builds a context only when it fails.
  */
-export function interpretReply(line: string, expect: ExpectedReply, errorContext: ErrorContext | (() => ErrorContext)): Reply | DflockdError {
+export function interpretReply(line: string, expect: ExpectedReply, context: ErrorContext): Reply | DflockdError {
   const reply = parseReply(line);
-  if (reply !== undefined && ACCEPTS[expect].includes(reply.kind)) return reply;
-  const context = typeof errorContext === 'function' ? errorContext() : errorContext;
+  if (reply !== undefined && accepts(expect, reply.kind)) return reply;
   if (reply === undefined) {
     return new ProtocolError(`${describe(context)}: unexpected reply ${JSON.stringify(line.slice(0, 120))}`, context);
   }

@@ -10,9 +10,9 @@ const FORBIDDEN = /[\s\0]/;
 /** A string of at most this many UTF-16 units has at most 255 UTF-8 bytes: no need to count them. */
 const SURELY_SHORT = Math.floor((MAX_LINE_BYTES - 1) / 3);
 
-/** True for printable ASCII without spaces (the common key): nothing FORBIDDEN can be in it. */
-function plainAscii(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
+/** True for printable ASCII without spaces in `value[start, end)` (the common key): nothing FORBIDDEN can be in it. */
+function plainAscii(value: string, start = 0, end = value.length): boolean {
+  for (let i = start; i < end; i++) {
     const c = value.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) return false;
   }
@@ -32,18 +32,32 @@ export function checkToken(token: unknown, argument = 'token'): string {
   return checkWord(token, argument, 'a token');
 }
 
+/**
+ * True when `value` passes {@link checkKey} / {@link checkToken}: how the reply parser accepts a
+ * token without throwing, so a granted token never needs checking again when it is released.
+ */
+export function isWord(value: string): boolean {
+  if (value.length === 0) return false;
+  if (!plainAscii(value) && FORBIDDEN.test(value)) return false;
+  return value.length <= SURELY_SHORT || Buffer.byteLength(value, 'utf8') <= MAX_LINE_BYTES;
+}
+
+/**
+ * {@link isWord} for `line[start, end)`, read in place: the reply parser checks a token before
+ * slicing it out (a slice of a long line is a view, slow to scan character by character).
+ */
+export function isWordIn(line: string, start: number, end: number): boolean {
+  if (end - start <= MAX_LINE_BYTES && end > start && plainAscii(line, start, end)) return true;
+  return isWord(line.slice(start, end));
+}
+
 function checkWord(value: unknown, argument: string, what: string): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(argument, `${what} must be a string, got ${typeof value}`);
+  if (isWord(value)) return value;
+  // Refused: say why.
   if (value.length === 0) throw new InvalidArgumentError(argument, `${what} must not be empty`);
-  if (!plainAscii(value) && FORBIDDEN.test(value)) {
-    throw new InvalidArgumentError(argument, `${what} must not contain whitespace, CR, LF or NUL (got ${JSON.stringify(value)})`);
-  }
-  if (value.length <= SURELY_SHORT) return value;
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > MAX_LINE_BYTES) {
-    throw new InvalidArgumentError(argument, `${what} is limited to ${MAX_LINE_BYTES} UTF-8 bytes (got ${bytes})`);
-  }
-  return value;
+  if (FORBIDDEN.test(value)) throw new InvalidArgumentError(argument, `${what} must not contain whitespace, CR, LF or NUL (got ${JSON.stringify(value)})`);
+  throw new InvalidArgumentError(argument, `${what} is limited to ${MAX_LINE_BYTES} UTF-8 bytes (got ${Buffer.byteLength(value, 'utf8')})`);
 }
 
 /** Refuses anything but a finite integer ≥ `min` (seconds, limits). Values beyond 2^31 are refused too: the server's duration maths would wrap. */

@@ -32,8 +32,9 @@ export interface LineSocket {
   /**
    * Writes text as is (frame it with `encodeRequest`). Texts sent in one tick are joined and
    * written once at its end; with `now`, the text (and whatever was queued before it) is
-   * written at once instead — for a request whose latency matters more than batching. Only
-   * the first `now` of a tick is written at once; later ones join the end-of-tick write.
+   * written at once instead — one write call each time, so keep it for a request whose
+   * latency matters more than batching (the client uses it for a lone request on an idle
+   * connection only).
    */
   send(text: string, now?: boolean): void;
   /** Ends the socket after pending writes are flushed. Idempotent; never throws. */
@@ -106,10 +107,8 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     // no writev of many small chunks.
     let queued = '';
     let flushScheduled = false;
-    let wroteNow = false;
     const flush = (closing = false): void => {
       flushScheduled = false;
-      wroteNow = false;
       const text = queued;
       queued = '';
       if (text !== '' && (open || closing) && !socket.destroyed) socket.write(text);
@@ -183,19 +182,17 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       },
       send(text: string, now = false): void {
         if (!open || socket.destroyed) return;
-        if (!flushScheduled) {
-          flushScheduled = true;
-          process.nextTick(flush, false);
-        }
-        if (now && !wroteNow) {
-          // Anything queued earlier in this tick goes first, in the same write. Only the first
-          // such write of a tick goes out at once: a burst (close() releasing many leases)
-          // still ends in one write at the end of the tick.
-          wroteNow = true;
+        if (now) {
+          // Anything queued earlier in this tick goes first, in the same write; a flush already
+          // scheduled then finds nothing left. No flush is scheduled for this one.
           const all = queued + text;
           queued = '';
           socket.write(all);
           return;
+        }
+        if (!flushScheduled) {
+          flushScheduled = true;
+          process.nextTick(flush, false);
         }
         queued += text;
       },

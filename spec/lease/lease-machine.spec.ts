@@ -234,11 +234,12 @@ describe('leaseStep', () => {
   });
 
   describe('release', () => {
-    it.each(['held', 'renewing'] as const)('while %s → send-release, no lost event', (phase) => {
+    it.each(['held', 'renewing'] as const)('while %s → send-release first, then cancel-timer; no lost event', (phase) => {
       const s = phase === 'held' ? held() : renewing();
       const r = step(s, { type: 'release' });
       expect(r.state).toEqual({ phase: 'released' });
-      expect(r.effects).toEqual([{ type: 'cancel-timer' }, { type: 'send-release', token: TOKEN }]);
+      // The `r` leaves before any bookkeeping: the next waiter's hand-off waits for nothing else.
+      expect(r.effects).toEqual([{ type: 'send-release', token: TOKEN }, { type: 'cancel-timer' }]);
       // A renew reply or tick arriving afterwards changes nothing.
       const late = step(r.state, { type: 'renew-ok', leaseS: 10, now: 7_000 });
       expect(late.effects).toEqual([]);

@@ -15,7 +15,7 @@ import {
   ServerError,
 } from '../../lib/errors';
 import type { ExpectedReply } from '../../lib/protocol/commands';
-import { Reply, interpretReply, parseReply } from '../../lib/protocol/replies';
+import { Reply, acceptReply, interpretReply, parseReply } from '../../lib/protocol/replies';
 
 const TOKEN = '0123456789abcdef0123456789abcdef';
 
@@ -219,22 +219,48 @@ describe('interpretReply', () => {
     });
   });
 
-  describe('a context given as a function', () => {
-    it('is not called for a success reply (the hot path builds no context)', () => {
-      const context = jest.fn((): ErrorContext => ({ key: 'k1', command: 'l' }));
-      expect(interpretReply(`ok ${TOKEN} 33`, 'grant', context)).toEqual({ kind: 'granted', token: TOKEN, leaseS: 33 });
-      expect(interpretReply('queued', 'enqueue', context)).toEqual({ kind: 'queued' });
-      expect(context).not.toHaveBeenCalled();
+  describe('a granted token is checked as a token argument would be', () => {
+    it.each([
+      ['a NUL', `ok ab\0cd 33`],
+      ['more than 256 bytes', `ok ${'t'.repeat(257)} 33`],
+      ['more than 256 UTF-8 bytes in fewer characters', `acquired ${'é'.repeat(129)} 33`],
+    ])('a token with %s is no reply (releasing it would be refused)', (_what, line) => {
+      expect(parseReply(line)).toBeUndefined();
     });
 
-    it('describes the error when there is one', () => {
-      const context = jest.fn((): ErrorContext => ({ key: 'k1', command: 'l', server: 'h:1' }));
-      const err = interpretReply('timeout', 'grant', context) as DflockdError;
-      expect(err).toBeInstanceOf(AcquireTimeoutError);
-      expect(err.key).toBe('k1');
-      expect(err.server).toBe('h:1');
-      expect(context).toHaveBeenCalledTimes(1);
-      expect(interpretReply('hello', 'grant', context)).toBeInstanceOf(ProtocolError);
+    it('accepts any other non-blank token, up to 256 bytes', () => {
+      expect(parseReply(`ok ${'t'.repeat(256)} 33`)).toEqual({ kind: 'granted', token: 't'.repeat(256), leaseS: 33 });
+      expect(parseReply('acquired é-ü 5')).toEqual({ kind: 'acquired', token: 'é-ü', leaseS: 5 });
+    });
+  });
+
+  describe('acceptReply (the hot path: no error context)', () => {
+    it('returns the success reply a command expects', () => {
+      expect(acceptReply(`ok ${TOKEN} 33`, 'grant')).toEqual({ kind: 'granted', token: TOKEN, leaseS: 33 });
+      expect(acceptReply('queued', 'enqueue')).toEqual({ kind: 'queued' });
+      expect(acceptReply(`acquired ${TOKEN} 5`, 'enqueue')).toEqual({ kind: 'acquired', token: TOKEN, leaseS: 5 });
+      expect(acceptReply('ok 9', 'renewed')).toEqual({ kind: 'renewed', leaseS: 9 });
+      expect(acceptReply('ok', 'ok')).toEqual({ kind: 'ok' });
+    });
+
+    it.each([
+      ['timeout', 'grant'],
+      ['error_max_locks', 'grant'],
+      ['hello', 'grant'],
+      ['queued', 'grant'],
+      [`ok ${TOKEN} 33`, 'enqueue'],
+      ['ok', 'renewed'],
+      ['error', 'ping'],
+    ] as const)('is undefined for %j expecting %s: interpretReply then says what it is', (line, expected) => {
+      expect(acceptReply(line, expected)).toBeUndefined();
+      const outcome = interpretReply(line, expected, { key: 'k1', command: 'l', server: 'h:1' });
+      if (outcome instanceof DflockdError) {
+        expect(outcome.key).toBe('k1');
+        expect(outcome.server).toBe('h:1');
+      } else {
+        // Only dflockd 1.10's `error` answer to ping counts as a success once interpreted.
+        expect([line, expected]).toEqual(['error', 'ping']);
+      }
     });
   });
 

@@ -78,7 +78,7 @@ test('requests sent at once and batched ones keep their order, and arrive whole'
   const lines = firstValueFrom(socket.lines$.pipe(take(5), toArray()));
   socket.send('a\n'); // batched until the end of the tick
   socket.send('b\n', true); // written at once, after the queued `a`
-  socket.send('c\n', true); // a second `now` in the same tick joins the end-of-tick write
+  socket.send('c\n', true); // a second `now` in the same tick is written at once too
   socket.send('d\n');
   await Promise.resolve();
   socket.send('e\n', true);
