@@ -136,10 +136,35 @@ export class Connection {
       return sentAt;
     }
     this.pending.push({ request, sentAt, callback });
-    this.lastSentAt = sentAt;
-    if (!this.referenced) this.updateRef();
+    this.sent(sentAt);
     this.socket.send(encodeRequest(request.verb, request.key, request.arg), now);
     return sentAt;
+  }
+
+  /**
+   * Two requests in one write, as {@link send} would write them in one tick (an enqueue and its
+   * wait: the server reads the second once it has answered the first). Returns their send time.
+   * @internal
+   */
+  sendPair(first: Request, onFirst: ReplyCallback, second: Request, onSecond: ReplyCallback, now = false): number {
+    const sentAt = this.now();
+    if (this.closeError !== undefined) {
+      const error = this.closeError;
+      queueMicrotask(() => {
+        onFirst(error, undefined);
+        onSecond(error, undefined);
+      });
+      return sentAt;
+    }
+    this.pending.push({ request: first, sentAt, callback: onFirst }, { request: second, sentAt, callback: onSecond });
+    this.sent(sentAt);
+    this.socket.send(encodeRequest(first.verb, first.key, first.arg) + encodeRequest(second.verb, second.key, second.arg), now);
+    return sentAt;
+  }
+
+  private sent(at: number): void {
+    this.lastSentAt = at;
+    if (!this.referenced) this.updateRef();
   }
 
   /** {@link send} as a cold Observable of the one reply; unsubscribing discards the reply, not the request. */

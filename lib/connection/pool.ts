@@ -56,12 +56,13 @@ export class ServerPool {
   /**
    * Whether the server said `key` was busy within the last second (a try-lock refused, or an
    * enqueue queued): its next acquisition then joins the queue at once, saving the try-lock
-   * round trip a busy key would refuse anyway.
+   * round trip a busy key would refuse anyway. `now`: the caller's reading of the clock, if it
+   * has just taken one.
    */
-  isContended(key: string): boolean {
+  isContended(key: string, now = this.settings.now()): boolean {
     const at = this.contended.get(key);
     if (at === undefined) return false;
-    if (this.settings.now() - at < CONTENDED_MS) return true;
+    if (now - at < CONTENDED_MS) return true;
     this.contended.delete(key);
     return false;
   }
@@ -108,7 +109,8 @@ export class ServerPool {
     const connections = this.connections;
     for (let i = 0; i < connections.length; i++) {
       const c = connections[i]!;
-      if (c.open && c.holds === 0 && c.inFlight === 0) {
+      // The cheap checks first: `open` asks the socket.
+      if (c.holds === 0 && c.inFlight === 0 && c.open) {
         connections.splice(i, 1);
         return c;
       }

@@ -191,7 +191,7 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
       return;
     }
     // A key whose try-lock just failed is busy: join its queue without asking again.
-    if (this.options.acquireTimeoutS > 0 && this.pool.isContended(this.key)) this.enqueue();
+    if (this.options.acquireTimeoutS > 0 && this.pool.isContended(this.key, this.startedAt)) this.enqueue();
     else this.tryLock(true);
     // Armed once the request is on its way (no reply can come in between); not for a start that failed.
     if (this.state.phase === 'acquiring') this.armAcquireTimer(this.options.acquireTimeoutS, this.startedAt);
@@ -446,7 +446,8 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
     let queued = false;
     // A lent connection is idle: the enqueue and its wait leave at once, in one write.
     const lone = conn.inFlight === 0;
-    const sentAt = conn.send(request, (error, reply) => {
+    let sentAt = 0;
+    const onEnqueued = (error: DflockdError | undefined, reply: Reply | undefined): void => {
       if (error) {
         if (conn.open) pool.adopt(conn);
         this.fail(error);
@@ -475,36 +476,48 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         this.granted(conn, reply!, sentAt);
         twoPhase?.enqueued('acquired');
       }
-    });
+    };
+    if (twoPhase) {
+      sentAt = conn.send(request, onEnqueued);
+      return;
+    }
     // The wait goes out in the same write as the enqueue: no round trip in between. The
     // server reads it after answering `e`; if `e` was granted (or failed) it answers at
     // once (`ok`, resp. `error_not_enqueued`), and that answer is ignored.
-    if (!twoPhase) this.wait(conn, this.remainingS(), lone, () => queued);
+    const wait = wire.wait(key, this.remainingS(), this.semaphore);
+    sentAt = conn.sendPair(
+      request,
+      onEnqueued,
+      wait,
+      (error, reply) => {
+        if (queued) this.waited(conn, error, reply, sentAt);
+      },
+      lone,
+    );
   }
 
   private remainingS(): number {
     return Math.max(0, this.options.acquireTimeoutS - Math.floor((this.clock.now() - this.startedAt) / 1000));
   }
 
-  private wait(conn: Connection, timeoutS: number, now: boolean, relevant?: () => boolean): void {
-    const sentAt = conn.send(
-      wire.wait(this.key, timeoutS, this.semaphore),
-      (error, reply) => {
-        if (relevant !== undefined && !relevant()) return;
-        if (reply) {
-          // In two-phase mode the grant may have happened long before this wait: always confirm it.
-          if (this.twoPhase && reply.kind === 'granted') this.confirm(conn, reply.token);
-          else this.granted(conn, reply, sentAt);
-        } else {
-          this.dedicated = undefined;
-          // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
-          if (error!.code === 'timeout' && conn.open) this.pool.adopt(conn);
-          else conn.destroy('left in an unknown state by a failed wait');
-          this.fail(error!.code === 'timeout' ? this.timeoutError('waited in the queue') : error!);
-        }
-      },
-      now,
-    );
+  /** The two-phase wait, started by the facade's wait(). */
+  private wait(conn: Connection, timeoutS: number, now: boolean): void {
+    const sentAt = conn.send(wire.wait(this.key, timeoutS, this.semaphore), (error, reply) => this.waited(conn, error, reply, sentAt), now);
+  }
+
+  /** The answer to a wait sent at `sentAt`: the grant, or the end of this acquisition. */
+  private waited(conn: Connection, error: DflockdError | undefined, reply: Reply | undefined, sentAt: number): void {
+    if (reply) {
+      // In two-phase mode the grant may have happened long before this wait: always confirm it.
+      if (this.twoPhase && reply.kind === 'granted') this.confirm(conn, reply.token);
+      else this.granted(conn, reply, sentAt);
+    } else {
+      this.dedicated = undefined;
+      // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
+      if (error!.code === 'timeout' && conn.open) this.pool.adopt(conn);
+      else conn.destroy('left in an unknown state by a failed wait');
+      this.fail(error!.code === 'timeout' ? this.timeoutError('waited in the queue') : error!);
+    }
   }
 
   /**

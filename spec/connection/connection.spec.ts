@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { Subject } from 'rxjs';
 import { Connection } from '../../lib/connection/connection';
 import { ConnectionError, LineSocket, connectLineSocket } from '../../lib/index.js';
-import { lockRequest, releaseRequest } from '../../lib/protocol/commands';
+import { enqueueRequest, lockRequest, releaseRequest, waitRequest } from '../../lib/protocol/commands';
 import type { Reply } from '../../lib/protocol/replies';
 import type { DflockdError } from '../../lib/errors';
 
@@ -32,6 +32,53 @@ function outcome(): { promise: Promise<Outcome>; callback: (error: DflockdError 
   const promise = new Promise<Outcome>((resolve) => (callback = (error, reply) => resolve({ error, reply })));
   return { promise, callback };
 }
+
+describe('Connection.sendPair (an enqueue and its wait in one write)', () => {
+  it('writes both requests in one send, `now` passed through, and answers them in order', async () => {
+    const { socket, lines } = subjectSocket();
+    const writes: Array<[string, boolean | undefined]> = [];
+    socket.send = (text, now) => void writes.push([text, now]);
+    const conn = new Connection(socket, 'test:1', () => 42);
+    const first = outcome();
+    const second = outcome();
+    expect(conn.sendPair(enqueueRequest('k', 9), first.callback, waitRequest('k', 5), second.callback, true)).toBe(42);
+    expect(writes).toEqual([['e\nk\n9\nw\nk\n5\n', true]]);
+    expect(conn.inFlight).toBe(2);
+    lines.next('queued');
+    lines.next('ok tok 9');
+    expect(await first.promise).toEqual({ error: undefined, reply: { kind: 'queued' } });
+    expect(await second.promise).toEqual({ error: undefined, reply: { kind: 'granted', token: 'tok', leaseS: 9 } });
+    expect(conn.inFlight).toBe(0);
+    conn.close();
+  });
+
+  it('on a closed connection, fails both (asynchronously) and writes nothing', async () => {
+    const { socket, sent } = subjectSocket();
+    const conn = new Connection(socket, 'test:1', () => 0);
+    conn.close();
+    const first = outcome();
+    const second = outcome();
+    let sync = true;
+    const calledSync: boolean[] = [];
+    conn.sendPair(
+      enqueueRequest('k'),
+      (error, reply) => {
+        calledSync.push(sync);
+        first.callback(error, reply);
+      },
+      waitRequest('k', 5),
+      (error, reply) => {
+        calledSync.push(sync);
+        second.callback(error, reply);
+      },
+    );
+    sync = false;
+    const all = await Promise.all([first.promise, second.promise]);
+    expect(calledSync).toEqual([false, false]);
+    for (const { error } of all) expect(error).toBeInstanceOf(ConnectionError);
+    expect(sent).toEqual([]);
+  });
+});
 
 describe('Connection over a LineSocket without the direct listener (lines$ path)', () => {
   it('matches replies to requests in order', async () => {
