@@ -46,7 +46,10 @@ export interface ClientOptions {
    * @default 23
    */
   readonly serverIdleTimeoutS?: number;
-  /** Most pipelined connections per server for non-blocking requests. @default 4 */
+  /**
+   * Most pipelined connections per server for non-blocking requests. More are opened only under
+   * load: a lone connection carries up to 16 requests in flight, then each up to 8. @default 16
+   */
   readonly maxSharedConnections?: number;
   /** Monotonic clock; tests may inject one. @default performance.now */
   readonly clock?: Clock;
@@ -68,7 +71,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   connectTimeoutS: 10,
   renewRatio: 0.5,
   serverIdleTimeoutS: 23,
-  maxSharedConnections: 4,
+  maxSharedConnections: 16,
 });
 
 /** The acquisition defaults, frozen. */

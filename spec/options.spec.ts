@@ -114,7 +114,7 @@ describe('CLIENT_DEFAULTS / LOCK_DEFAULTS', () => {
       connectTimeoutS: 10,
       renewRatio: 0.5,
       serverIdleTimeoutS: 23,
-      maxSharedConnections: 4,
+      maxSharedConnections: 16,
     });
     expect(LOCK_DEFAULTS).toEqual({ acquireTimeoutS: 10 });
   });
@@ -131,7 +131,7 @@ describe('resolveClientOptions', () => {
       expect(resolved.connectTimeoutS).toBe(10);
       expect(resolved.renewRatio).toBe(0.5);
       expect(resolved.serverIdleTimeoutS).toBe(23);
-      expect(resolved.maxSharedConnections).toBe(4);
+      expect(resolved.maxSharedConnections).toBe(16);
       const a = resolved.clock.now();
       const b = resolved.clock.now();
       expect(typeof a).toBe('number');
