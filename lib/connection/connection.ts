@@ -4,6 +4,7 @@ import { encodeRequest } from '../protocol/codec.js';
 import type { Request } from '../protocol/commands.js';
 import { Reply, acceptReply, interpretReply } from '../protocol/replies.js';
 import type { LineListener, LineSocket } from '../transport/line-socket.js';
+import { swapRemove } from '../swap-remove.js';
 
 /**
  * What lives on a connection (a held lease): told when the connection ends.
@@ -105,14 +106,10 @@ export class Connection {
    * @internal
    */
   unhold(holder: ConnectionHolder): void {
-    const holders = this.holders;
     const i = holder.holderIndex;
-    if (holders[i] !== holder) return;
-    const last = holders.pop()!;
-    if (last !== holder) {
-      holders[i] = last;
-      last.holderIndex = i;
-    }
+    if (this.holders[i] !== holder) return;
+    const moved = swapRemove(this.holders, i);
+    if (moved !== undefined) moved.holderIndex = i;
     this.updateRef();
   }
 
@@ -130,11 +127,7 @@ export class Connection {
    */
   send(request: Request, callback: ReplyCallback, now = false): number {
     const sentAt = this.now();
-    if (this.closeError !== undefined) {
-      const error = this.closeError;
-      queueMicrotask(() => callback(error, undefined));
-      return sentAt;
-    }
+    if (this.refused(callback)) return sentAt;
     this.pending.push({ request, sentAt, callback });
     this.sent(sentAt);
     this.socket.send(encodeRequest(request.verb, request.key, request.arg), now);
@@ -148,18 +141,22 @@ export class Connection {
    */
   sendPair(first: Request, onFirst: ReplyCallback, second: Request, onSecond: ReplyCallback, now = false): number {
     const sentAt = this.now();
-    if (this.closeError !== undefined) {
-      const error = this.closeError;
-      queueMicrotask(() => {
-        onFirst(error, undefined);
-        onSecond(error, undefined);
-      });
-      return sentAt;
-    }
+    if (this.refused(onFirst, onSecond)) return sentAt;
     this.pending.push({ request: first, sentAt, callback: onFirst }, { request: second, sentAt, callback: onSecond });
     this.sent(sentAt);
     this.socket.send(encodeRequest(first.verb, first.key, first.arg) + encodeRequest(second.verb, second.key, second.arg), now);
     return sentAt;
+  }
+
+  /** On a closed connection: the callbacks get its error (asynchronously, as a reply would), and nothing is written. */
+  private refused(first: ReplyCallback, second?: ReplyCallback): boolean {
+    const error = this.closeError;
+    if (error === undefined) return false;
+    queueMicrotask(() => {
+      first(error, undefined);
+      second?.(error, undefined);
+    });
+    return true;
   }
 
   private sent(at: number): void {

@@ -92,8 +92,6 @@ export class ServerPool {
     this.contended.set(key, this.settings.now());
   }
 
-
-
   /** Emits a connection for non-blocking requests, then completes. */
   shared(): Observable<Connection> {
     return this.nowOrOpen(() => this.sharedNow(), () => this.openShared());
@@ -176,37 +174,37 @@ export class ServerPool {
   /** Opens a connection that joins the shared set; concurrent callers share one attempt. */
   private openShared(): Observable<Connection> {
     if (this.opening === undefined) {
+      let resolve!: (conn: Connection) => void;
+      let reject!: (error: unknown) => void;
+      const opening = new Promise<Connection>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      this.opening = opening;
       // Cleared the moment the attempt ends, not a microtask later: a caller finding the pool busy
       // right after a connection opened must start the next one, not be handed this one again.
-      let settled = false;
-      let opening: Promise<Connection> | undefined;
       const clear = (): void => {
-        settled = true;
-        if (opening !== undefined && this.opening === opening) this.opening = undefined;
+        if (this.opening === opening) this.opening = undefined;
       };
-      opening = new Promise<Connection>((resolve, reject) => {
-        const attempt = this.open().subscribe({
-          next: (conn) => {
-            clear();
-            this.adopt(conn);
-            resolve(conn);
-          },
-          error: (error: unknown) => {
-            clear();
-            reject(error);
-          },
-        });
-        // An attempt outlives the caller that started it (others may wait on it); close() ends it.
-        const cancel = (): void => {
-          attempt.unsubscribe();
+      const attempt = this.open().subscribe({
+        next: (conn) => {
           clear();
-          reject(new ConnectionError(`connect to ${this.server} abandoned: the client is closing`, { server: this.server, command: 'connect' }));
-        };
-        this.attempts.add(cancel);
-        attempt.add(() => this.attempts.delete(cancel));
+          this.adopt(conn);
+          resolve(conn);
+        },
+        error: (error: unknown) => {
+          clear();
+          reject(error);
+        },
       });
-      // An attempt that ended inside the executor (a closed pool errors at once) leaves nothing behind.
-      if (!settled) this.opening = opening;
+      // An attempt outlives the caller that started it (others may wait on it); close() ends it.
+      const cancel = (): void => {
+        attempt.unsubscribe();
+        clear();
+        reject(new ConnectionError(`connect to ${this.server} abandoned: the client is closing`, { server: this.server, command: 'connect' }));
+      };
+      this.attempts.add(cancel);
+      attempt.add(() => this.attempts.delete(cancel));
       return from(opening);
     }
     return from(this.opening);

@@ -9,6 +9,7 @@ import type { Reply } from '../protocol/replies.js';
 import type { Clock, ResolvedLockOptions } from '../options.js';
 import type { LockEvent, LostReason } from './events.js';
 import type { RenewScheduler, ScheduledCall } from './renew-scheduler.js';
+import { swapRemove } from '../swap-remove.js';
 import { ACQUIRING, LeaseEffect, LeaseInput, LeaseState, LeaseTiming, RELEASED as RELEASED_STATE, claimLength, leaseStep } from './lease-machine.js';
 
 /** What the lease driver reports besides the lock events (see {@link LeaseContext.emitted}): release outcomes and teardown failures. */
@@ -56,25 +57,16 @@ export interface LeaseParams {
 export class LeaseRegistry {
   private readonly leases: RunningLease[] = [];
 
-  /** How many are running. */
-  get size(): number {
-    return this.leases.length;
-  }
-
   add(lease: RunningLease): void {
     lease.registryIndex = this.leases.length;
     this.leases.push(lease);
   }
 
   delete(lease: RunningLease): void {
-    const leases = this.leases;
     const i = lease.registryIndex;
-    if (leases[i] !== lease) return;
-    const last = leases.pop()!;
-    if (last !== lease) {
-      leases[i] = last;
-      last.registryIndex = i;
-    }
+    if (this.leases[i] !== lease) return;
+    const moved = swapRemove(this.leases, i);
+    if (moved !== undefined) moved.registryIndex = i;
   }
 
   /** The running acquisitions now (a copy: ending one changes the registry). */
@@ -296,11 +288,9 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         this.context.emitted(effect.event, this.pool.server);
         return;
       case 'schedule':
-        clearTimeout(this.timer);
+        this.cancelTimers();
         // Only a live lease has anything to wake up for.
         if (this.state.phase !== 'held' && this.state.phase !== 'renewing') return;
-        this.renewal?.cancel();
-        this.renewal = undefined;
         if (this.state.phase === 'held') {
           // A renewal: batched with the other leases due in the same slot.
           this.renewal = this.context.scheduler.schedule(effect.at, () => {
@@ -314,10 +304,7 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         }
         return;
       case 'cancel-timer':
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.renewal?.cancel();
-        this.renewal = undefined;
+        this.cancelTimers();
         return;
       case 'send-renew':
         this.owner!.send(wire.renew(this.key, effect.token, effect.leaseS, this.semaphore), (error, reply) => {
@@ -336,6 +323,14 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         if (this.wanted) this.subscriber.complete();
         return;
     }
+  }
+
+  /** Neither the renewal nor the deadline timer is pending any more. */
+  private cancelTimers(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.renewal?.cancel();
+    this.renewal = undefined;
   }
 
   /** The lease now lives on `conn`: its renewals go there, and its loss loses the lease. */

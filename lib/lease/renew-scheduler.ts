@@ -4,6 +4,8 @@
  * per connection, joined by the socket's end-of-tick write) instead of one timer, one write and
  * one reply wake-up per lease. The acquire safety timers of the client ride it too.
  */
+import { swapRemove } from '../swap-remove.js';
+
 export const SLOT_MS = 25;
 
 /**
@@ -23,11 +25,8 @@ export class ScheduledCall {
     const calls = this.calls;
     if (calls === undefined) return;
     this.calls = undefined;
-    const last = calls.pop()!;
-    if (last !== this) {
-      calls[this.index] = last;
-      last.index = this.index;
-    }
+    const moved = swapRemove(calls, this.index);
+    if (moved !== undefined) moved.index = this.index;
   }
 }
 
