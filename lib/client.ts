@@ -69,7 +69,7 @@ export class DflockdClient implements AsyncDisposable {
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
     const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
-    const clock = this.options.clock;
+    const clock = this.options.scheduler;
     const now = (): number => clock.now();
     this.scheduler = new RenewScheduler(now);
     this.pools = this.options.servers.map(

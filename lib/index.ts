@@ -21,7 +21,8 @@ export type { DistributedLockOptions, HeldLock } from './facade/distributed-lock
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';
-export type { ClientOptions, Clock, LockOptions, ResolvedClientOptions, ServerAddress, ServerSpec, ShardingStrategy } from './options.js';
+export { monotonicScheduler } from './scheduler.js';
+export type { ClientOptions, LockOptions, ResolvedClientOptions, ServerAddress, ServerSpec, ShardingStrategy } from './options.js';
 export { stableHashShard } from './sharding.js';
 
 // ── Errors ──────────────────────────────────────────────────────────────────────────

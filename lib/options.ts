@@ -1,8 +1,8 @@
-// perf_hooks' binding, not the global `performance` (an accessor run on every read of the clock).
-import { performance } from 'node:perf_hooks';
+import type { SchedulerLike } from 'rxjs';
 import type * as tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import { checkInteger, checkPositiveSeconds, checkRatio, checkToken } from './protocol/validate.js';
+import { monotonicScheduler } from './scheduler.js';
 import { stableHashShard } from './sharding.js';
 
 /** A server as `[host, port]`, `'host:port'` or `{ host, port }`. */
@@ -16,12 +16,6 @@ export interface ServerAddress {
 
 /** Picks the server index for a key; must return an integer in `[0, numServers)`. */
 export type ShardingStrategy = (key: string, numServers: number) => number;
-
-/** A monotonic clock in milliseconds (injectable for tests). */
-export interface Clock {
-  /** Current time in ms; only differences matter. */
-  now(): number;
-}
 
 /** Options of {@link DflockdClient} (and of the Promise facade, which accepts them too). */
 export interface ClientOptions {
@@ -41,18 +35,43 @@ export interface ClientOptions {
   /** Renew after `lease × renewRatio` seconds; in (0, 1). @default 0.5 */
   readonly renewRatio?: number;
   /**
-   * The server's `--read-timeout` in seconds. The server drops (and auto-releases) a connection
-   * silent that long, so every connection sends something well inside it (every 40% of it).
+   * The server's `--read-timeout` in seconds (≥ 1). The server drops (and auto-releases) a
+   * connection silent that long, so every connection sends something well inside it (every 40% of it).
    * @default 23
    */
   readonly serverIdleTimeoutS?: number;
+  /**
+   * Seconds a non-blocking request (everything but a blocking `l`/`sl`/`w`/`sw`) may go unanswered
+   * before its connection is declared broken: destroyed, its leases `lost` (`'disconnected'`) and
+   * its pending requests failed with `ConnectionError`. A blocking request is allowed its own
+   * timeout on top. Number > 0.
+   * @default 10
+   */
+  readonly requestTimeoutS?: number;
+  /**
+   * Every held lease on a connection of its own, so that no two leases share a socket (the server
+   * ties a hold to the connection that acquired it: a connection lost loses every lease on it).
+   * @default false (leases share pipelined connections)
+   */
+  readonly dedicatedConnections?: boolean;
+  /**
+   * Servers ≥ 2.1 embed a fence in every token: with `fencing`, `acquired` and `renewed` carry it
+   * as `fence: bigint` (see `fenceOf`).
+   * @default false
+   */
+  readonly fencing?: boolean;
   /**
    * Most pipelined connections per server for non-blocking requests. More are opened only under
    * load: a lone connection carries up to 16 requests in flight, then each up to 8. @default 16
    */
   readonly maxSharedConnections?: number;
-  /** Monotonic clock; tests may inject one. @default performance.now */
-  readonly clock?: Clock;
+  /**
+   * Where the client's time comes from: `now()` for every deadline and `schedule()` for every
+   * timer (renewals, lease deadlines, acquire and request watchdogs). Pass a `TestScheduler` or
+   * `VirtualTimeScheduler` to run leases on virtual time.
+   * @default monotonicScheduler (asyncScheduler's contract, monotonic, timers unreferenced)
+   */
+  readonly scheduler?: SchedulerLike;
 }
 
 /** Options of one acquisition: `client.lock()`, `client.semaphore()`, and the facade. */
@@ -71,6 +90,9 @@ export const CLIENT_DEFAULTS = Object.freeze({
   connectTimeoutS: 10,
   renewRatio: 0.5,
   serverIdleTimeoutS: 23,
+  requestTimeoutS: 10,
+  dedicatedConnections: false,
+  fencing: false,
   maxSharedConnections: 16,
 });
 
@@ -86,8 +108,11 @@ export interface ResolvedClientOptions {
   readonly connectTimeoutS: number;
   readonly renewRatio: number;
   readonly serverIdleTimeoutS: number;
+  readonly requestTimeoutS: number;
+  readonly dedicatedConnections: boolean;
+  readonly fencing: boolean;
   readonly maxSharedConnections: number;
-  readonly clock: Clock;
+  readonly scheduler: SchedulerLike;
 }
 
 /** Lock options after validation. */
@@ -96,8 +121,6 @@ export interface ResolvedLockOptions {
   readonly leaseTtlS: number | undefined;
   readonly renewRatio: number;
 }
-
-const monotonic: Clock = Object.freeze({ now: () => performance.now() });
 
 /** Validates client options, naming the first bad one in an {@link InvalidArgumentError}. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
@@ -114,11 +137,14 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     authToken: options.authToken === undefined ? undefined : checkToken(options.authToken, 'authToken'),
     connectTimeoutS: options.connectTimeoutS === undefined ? CLIENT_DEFAULTS.connectTimeoutS : checkPositiveSeconds(options.connectTimeoutS, 'connectTimeoutS'),
     renewRatio: options.renewRatio === undefined ? CLIENT_DEFAULTS.renewRatio : checkRatio(options.renewRatio, 'renewRatio'),
-    serverIdleTimeoutS:
-      options.serverIdleTimeoutS === undefined ? CLIENT_DEFAULTS.serverIdleTimeoutS : checkPositiveSeconds(options.serverIdleTimeoutS, 'serverIdleTimeoutS'),
+    // Below a second the renewal and ping intervals (shares of it) would be a few ms or less.
+    serverIdleTimeoutS: options.serverIdleTimeoutS === undefined ? CLIENT_DEFAULTS.serverIdleTimeoutS : checkSecondsAtLeast(options.serverIdleTimeoutS, 'serverIdleTimeoutS', 1),
+    requestTimeoutS: options.requestTimeoutS === undefined ? CLIENT_DEFAULTS.requestTimeoutS : checkPositiveSeconds(options.requestTimeoutS, 'requestTimeoutS'),
+    dedicatedConnections: options.dedicatedConnections === undefined ? CLIENT_DEFAULTS.dedicatedConnections : checkBoolean(options.dedicatedConnections, 'dedicatedConnections'),
+    fencing: options.fencing === undefined ? CLIENT_DEFAULTS.fencing : checkBoolean(options.fencing, 'fencing'),
     maxSharedConnections:
       options.maxSharedConnections === undefined ? CLIENT_DEFAULTS.maxSharedConnections : checkInteger(options.maxSharedConnections, 'maxSharedConnections', 1),
-    clock: options.clock ?? monotonic,
+    scheduler: options.scheduler === undefined ? monotonicScheduler : checkScheduler(options.scheduler),
   });
 }
 
@@ -159,4 +185,27 @@ export function parseServer(spec: ServerSpec, argument = 'server'): ServerAddres
   if (typeof host !== 'string' || host.length === 0 || /\s/.test(host)) throw new InvalidArgumentError(argument, `host must be a non-empty string without spaces, got ${JSON.stringify(host)}`);
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(argument, `port must be an integer in 1…65535, got ${String(port)}`);
   return { host, port };
+}
+
+function checkBoolean(value: unknown, argument: string): boolean {
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(argument, `must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+function checkSecondsAtLeast(value: unknown, argument: string, min: number): number {
+  const seconds = checkPositiveSeconds(value, argument);
+  if (seconds < min) throw new InvalidArgumentError(argument, `must be at least ${min} second(s), got ${seconds}`);
+  return seconds;
+}
+
+function checkScheduler(value: unknown): SchedulerLike {
+  const s = value as Partial<SchedulerLike> | null;
+  if (typeof s !== 'object' || s === null || typeof s.now !== 'function' || typeof s.schedule !== 'function') {
+    throw new InvalidArgumentError('scheduler', 'must be an RxJS SchedulerLike (with now() and schedule()), such as asyncScheduler or a TestScheduler');
+  }
+  return s as SchedulerLike;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : String(value);
 }

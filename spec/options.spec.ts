@@ -8,6 +8,7 @@ import {
   resolveLockOptions,
   resolveServers,
 } from '../lib/options';
+import { SchedulerLike, asyncScheduler } from 'rxjs';
 import { stableHashShard } from '../lib/sharding';
 import { refusal } from './helpers/refusal';
 
@@ -114,6 +115,9 @@ describe('CLIENT_DEFAULTS / LOCK_DEFAULTS', () => {
       connectTimeoutS: 10,
       renewRatio: 0.5,
       serverIdleTimeoutS: 23,
+      requestTimeoutS: 10,
+      dedicatedConnections: false,
+      fencing: false,
       maxSharedConnections: 16,
     });
     expect(LOCK_DEFAULTS).toEqual({ acquireTimeoutS: 10 });
@@ -132,15 +136,18 @@ describe('resolveClientOptions', () => {
       expect(resolved.renewRatio).toBe(0.5);
       expect(resolved.serverIdleTimeoutS).toBe(23);
       expect(resolved.maxSharedConnections).toBe(16);
-      const a = resolved.clock.now();
-      const b = resolved.clock.now();
+      expect(resolved.requestTimeoutS).toBe(10);
+      expect(resolved.dedicatedConnections).toBe(false);
+      expect(resolved.fencing).toBe(false);
+      const a = resolved.scheduler.now();
+      const b = resolved.scheduler.now();
       expect(typeof a).toBe('number');
       expect(b).toBeGreaterThanOrEqual(a);
     }
   });
 
   it('keeps given values', () => {
-    const clock = { now: () => 42 };
+    const scheduler = { now: () => 42, schedule: asyncScheduler.schedule.bind(asyncScheduler) } as SchedulerLike;
     const strategy = (): number => 0;
     const tls = { rejectUnauthorized: true };
     const resolved = resolveClientOptions({
@@ -152,7 +159,10 @@ describe('resolveClientOptions', () => {
       renewRatio: 0.3,
       serverIdleTimeoutS: 5,
       maxSharedConnections: 1,
-      clock,
+      requestTimeoutS: 0.5,
+      dedicatedConnections: true,
+      fencing: true,
+      scheduler,
     });
     expect(resolved).toEqual({
       servers: [{ host: 'a', port: 1 }, { host: 'b', port: 2 }],
@@ -163,9 +173,12 @@ describe('resolveClientOptions', () => {
       renewRatio: 0.3,
       serverIdleTimeoutS: 5,
       maxSharedConnections: 1,
-      clock,
+      requestTimeoutS: 0.5,
+      dedicatedConnections: true,
+      fencing: true,
+      scheduler,
     });
-    expect(resolved.clock.now()).toBe(42);
+    expect(resolved.scheduler.now()).toBe(42);
   });
 
   it.each<readonly [string, unknown, string]>([
@@ -179,6 +192,14 @@ describe('resolveClientOptions', () => {
     ['connectTimeoutS Infinity', { connectTimeoutS: Infinity }, 'connectTimeoutS'],
     ['serverIdleTimeoutS 0', { serverIdleTimeoutS: 0 }, 'serverIdleTimeoutS'],
     ['serverIdleTimeoutS NaN', { serverIdleTimeoutS: NaN }, 'serverIdleTimeoutS'],
+    ['serverIdleTimeoutS 0.1 (below a second)', { serverIdleTimeoutS: 0.1 }, 'serverIdleTimeoutS'],
+    ['requestTimeoutS 0', { requestTimeoutS: 0 }, 'requestTimeoutS'],
+    ['requestTimeoutS -1', { requestTimeoutS: -1 }, 'requestTimeoutS'],
+    ['requestTimeoutS NaN', { requestTimeoutS: NaN }, 'requestTimeoutS'],
+    ['dedicatedConnections "yes"', { dedicatedConnections: 'yes' }, 'dedicatedConnections'],
+    ['fencing 1', { fencing: 1 }, 'fencing'],
+    ['scheduler without schedule()', { scheduler: { now: () => 0 } }, 'scheduler'],
+    ['scheduler null', { scheduler: null }, 'scheduler'],
     ['maxSharedConnections 0', { maxSharedConnections: 0 }, 'maxSharedConnections'],
     ['maxSharedConnections 1.5', { maxSharedConnections: 1.5 }, 'maxSharedConnections'],
     ['authToken empty', { authToken: '' }, 'authToken'],

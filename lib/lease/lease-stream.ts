@@ -6,7 +6,10 @@ import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError }
 // resolver and the reply parser): its requests are built without checking them again.
 import { Request, checkedAlready as wire, pingRequest } from '../protocol/commands.js';
 import type { Reply } from '../protocol/replies.js';
-import type { Clock, ResolvedLockOptions } from '../options.js';
+import type { ResolvedLockOptions } from '../options.js';
+
+/** A monotonic clock in ms (the client's scheduler). */
+type Clock = { now(): number };
 import type { LockEvent, LostReason } from './events.js';
 import type { RenewScheduler, ScheduledCall } from './renew-scheduler.js';
 import { swapRemove } from '../swap-remove.js';

@@ -1,5 +1,6 @@
 import * as net from 'node:net';
-import { DflockdClient } from '../../lib/index.js';
+import type { SchedulerLike } from 'rxjs';
+import { DflockdClient, monotonicScheduler } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
 import { TestServer, startServer } from '../helpers/server.js';
 
@@ -52,9 +53,9 @@ function count(verb: string, key: string, arg?: string): number {
 test('a queued answer keeps the key marked busy: later acquisitions go straight to the queue', async () => {
   // The client's clock runs ahead on demand, so a second passes without waiting for it.
   let skew = 0;
-  const clock = { now: () => performance.now() + skew };
+  const scheduler = { now: () => performance.now() + skew, schedule: monotonicScheduler.schedule } as SchedulerLike;
   const holder = new DflockdClient({ servers: [['127.0.0.1', server.port]] });
-  const client = new DflockdClient({ servers: [['127.0.0.1', relayPort]], clock });
+  const client = new DflockdClient({ servers: [['127.0.0.1', relayPort]], scheduler });
   try {
     const held = new Recorder(holder.lock('busy'));
     await held.next('acquired');
