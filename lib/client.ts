@@ -3,6 +3,7 @@ import { ServerPool } from './connection/pool.js';
 import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js';
 import type { LockEvent, LostEvent } from './lease/events.js';
 import { LeaseContext, LeaseRegistry, LeaseReport, TwoPhaseControl, runLease } from './lease/lease-stream.js';
+import { ContendedKeys } from './lease/contended-keys.js';
 import { RenewScheduler } from './lease/renew-scheduler.js';
 import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
 import { checkInteger, checkKey } from './protocol/validate.js';
@@ -44,13 +45,14 @@ export class DflockdClient implements AsyncDisposable {
   /** The validated options in force. */
   readonly options: ResolvedClientOptions;
   private readonly pools: ServerPool[];
+  /** Per server (same index as the pools): the keys it recently called busy. */
+  private readonly contended: ContendedKeys[];
   private readonly eventsSubject = new Subject<ClientEvent>();
   /** Releases written and not yet answered, and who waits for them all to be (close()). */
   private releasesInFlight = 0;
   private readonly releasesDrained: Array<() => void> = [];
   private readonly active = new LeaseRegistry();
   private closing: Promise<void> | undefined;
-  private readonly scheduler: RenewScheduler;
   /** What every acquisition of this client shares. */
   private readonly leaseContext: LeaseContext;
 
@@ -69,9 +71,8 @@ export class DflockdClient implements AsyncDisposable {
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
     const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
-    const clock = this.options.scheduler;
-    const now = (): number => clock.now();
-    this.scheduler = new RenewScheduler(now);
+    const scheduler = this.options.scheduler;
+    const now = (): number => scheduler.now();
     this.pools = this.options.servers.map(
       (server) =>
         new ServerPool({
@@ -86,12 +87,20 @@ export class DflockdClient implements AsyncDisposable {
           onEvent: (event) => this.eventsSubject.next(event),
         }),
     );
+    this.contended = this.pools.map(() => new ContendedKeys(now));
+    const heartbeatMs = this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE;
+    const idleTimeoutMs = this.options.serverIdleTimeoutS * 1000;
     this.leaseContext = {
-      clock,
-      heartbeatMs: this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE,
-      idleTimeoutMs: this.options.serverIdleTimeoutS * 1000,
-      scheduler: this.scheduler,
-      connectTimeoutMs: this.options.connectTimeoutS * 1000,
+      acquisition: {
+        scheduler,
+        timing: { renewRatio: this.options.renewRatio, heartbeatMs, idleTimeoutMs },
+        requestTimeoutMs: this.options.requestTimeoutS * 1000,
+        dedicatedConnections: this.options.dedicatedConnections,
+        queuedHeartbeatMs: idleMs,
+      },
+      held: { scheduler, wheel: new RenewScheduler(scheduler) },
+      heartbeatMs,
+      idleTimeoutMs,
       emitted: this.onEmitted,
       report: this.onReport,
       // close() ends each acquisition visibly: `lost` for a held lease, an error while acquiring.
@@ -175,24 +184,30 @@ export class DflockdClient implements AsyncDisposable {
    * The acquisition behind {@link lock} and {@link semaphore}, and the facade's two-phase mode.
    * @internal
    */
-  acquisition(key: string, limit: number | undefined, options: LockOptions | ResolvedLockOptions | undefined, twoPhase?: TwoPhaseControl): Observable<LockEvent> {
+  acquisition(
+    key: string,
+    limit: number | undefined,
+    options: LockOptions | ResolvedLockOptions | undefined,
+    twoPhase?: TwoPhaseControl,
+    released?: (ok: boolean, error?: DflockdError) => void,
+  ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
       if (this.closing !== undefined) {
         subscriber.error(new ConnectionError(`key "${String(key)}": the client is closed; create a new DflockdClient`, { key: String(key) }));
         return undefined;
       }
-      let pool: ServerPool;
+      let server: number;
       let resolved;
       try {
         checkKey(key);
         if (limit !== undefined) checkInteger(limit, 'limit', 1);
         resolved = resolveLockOptions(options, this.options);
-        pool = this.pools[pickServer(this.options.shardingStrategy, key, this.pools.length)]!;
+        server = pickServer(this.options.shardingStrategy, key, this.pools.length);
       } catch (error) {
         subscriber.error(error);
         return undefined;
       }
-      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool, twoPhase });
+      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, twoPhase, released });
     });
   }
 

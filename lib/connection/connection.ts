@@ -1,7 +1,7 @@
 import { Observable, Subscription } from 'rxjs';
 import { ConnectionError, DflockdError, ProtocolError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
-import type { Request } from '../protocol/commands.js';
+import { Request, pingRequest } from '../protocol/commands.js';
 import { Reply, acceptReply, interpretReply } from '../protocol/replies.js';
 import type { LineListener, LineSocket } from '../transport/line-socket.js';
 import { swapRemove } from '../swap-remove.js';
@@ -180,6 +180,11 @@ export class Connection {
         live = false;
       };
     });
+  }
+
+  /** Keeps the server's idle clock from running out (a placeholder until the heartbeat learns `ping`). */
+  heartbeat(): void {
+    this.send(pingRequest(), () => undefined);
   }
 
   /** Registers a handler for the end of this connection (called at most once); returns its removal. */

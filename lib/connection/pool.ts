@@ -127,7 +127,7 @@ export class ServerPool {
   }
 
   /** Takes a dedicated connection back into the shared set (if it is still usable). */
-  adopt(conn: Connection): void {
+  adopt(conn: Connection, _share = true): void {
     if (!conn.open || this.closed) {
       if (conn.holds === 0) conn.close();
       return;

@@ -2,24 +2,23 @@ import type { DflockdError } from '../errors.js';
 import type { LockEvent, LostReason } from './events.js';
 
 /**
- * The lease lifecycle as a pure state machine: no timers, no I/O. The driver feeds it inputs
- * (replies, clock ticks) and carries out the effects it returns. Times are monotonic ms.
+ * A held lease as a pure state machine: no timers, no I/O. It starts at a grant
+ * ({@link startLease}); the driver feeds it inputs (replies, clock ticks) and carries out the
+ * effects it returns. Times are monotonic ms. Acquiring is not its job (see `acquisition.ts`).
  *
  * ```
- * acquiring ─► queued ─► held ⇄ renewing
- *     │          │         │        │
- *     └──────────┴─────────┴────────┴─► released | lost
+ * grant ─► held ⇄ renewing
+ *            │       │
+ *            └───────┴─► released | lost
  * ```
+ *
+ * Only a live state (`held`, `renewing`) has a transition function: an ended lease cannot be
+ * stepped, by its type.
  */
-export type LeaseState =
-  | { readonly phase: 'acquiring' }
-  | { readonly phase: 'queued' }
-  | HeldState
-  | { readonly phase: 'released' }
-  | { readonly phase: 'lost'; readonly reason: LostReason };
+export type LeaseState = LiveLease | EndedLease;
 
-/** Held, with or without a renewal in flight. */
-export interface HeldState {
+/** Held, with or without a renewal in flight: the only states {@link leaseStep} accepts. */
+export interface LiveLease {
   readonly phase: 'held' | 'renewing';
   readonly token: string;
   readonly leaseS: number;
@@ -31,11 +30,19 @@ export interface HeldState {
   readonly renewSentAt: number;
 }
 
-/** What the driver reports to the machine. */
+/** A lease that has ended: nothing more happens to it. */
+export type EndedLease = { readonly phase: 'released' } | { readonly phase: 'lost'; readonly reason: LostReason };
+
+/** A grant: the token, its lease, and when the granting request was written (the lease cannot have started earlier). */
+export interface LeaseGrant {
+  readonly token: string;
+  readonly leaseS: number;
+  readonly sentAt: number;
+  readonly now: number;
+}
+
+/** What the driver reports to the machine about a live lease. */
 export type LeaseInput =
-  | { readonly type: 'queued' }
-  /** Granted. `sentAt` is when the granting request was written: the lease cannot have started earlier. */
-  | { readonly type: 'granted'; readonly token: string; readonly leaseS: number; readonly sentAt: number; readonly now: number }
   | { readonly type: 'tick'; readonly now: number }
   | { readonly type: 'renew-ok'; readonly leaseS: number; readonly now: number }
   | { readonly type: 'renew-failed'; readonly reason: LostReason; readonly error: DflockdError }
@@ -48,11 +55,10 @@ export type LeaseInput =
 export type LeaseEffect =
   | { readonly type: 'emit'; readonly event: LockEvent }
   | { readonly type: 'send-renew'; readonly token: string; readonly leaseS: number }
+  /** Written on the lease's connection, so after any renewal in flight: the server sees them in order. */
   | { readonly type: 'send-release'; readonly token: string }
   | { readonly type: 'schedule'; readonly at: number }
   | { readonly type: 'cancel-timer' }
-  /** The connection is stalled or lost: close it (the server auto-releases what it owned). */
-  | { readonly type: 'close-connection' }
   | { readonly type: 'complete' };
 
 /** Timing rules of one lease. */
@@ -111,51 +117,45 @@ function deadlineFrom(base: number, leaseMs: number, timing: LeaseTiming): numbe
 }
 
 /** The result of one step. */
-/** The states and effects without fields, shared (they are read, never changed). */
-export const ACQUIRING: LeaseState = Object.freeze({ phase: 'acquiring' });
-const QUEUED: LeaseState = Object.freeze({ phase: 'queued' });
-export const RELEASED: LeaseState = Object.freeze({ phase: 'released' });
-const CANCEL_TIMER: LeaseEffect = Object.freeze({ type: 'cancel-timer' });
-const COMPLETE: LeaseEffect = Object.freeze({ type: 'complete' });
-const CLOSE_CONNECTION: LeaseEffect = Object.freeze({ type: 'close-connection' });
-
-/** A step with nothing to do. Shared: most inputs in most phases change nothing. */
-const NO_EFFECTS: readonly LeaseEffect[] = Object.freeze([]);
-
-/** The input changes nothing: built only when that is the answer. */
-function unchanged(state: LeaseState): LeaseStep {
-  return { state, effects: NO_EFFECTS };
-}
-
 export interface LeaseStep {
   readonly state: LeaseState;
   readonly effects: readonly LeaseEffect[];
 }
 
-/** Advances the machine by one input. Inputs that make no sense in a phase are ignored (no effects). */
-export function leaseStep(key: string, state: LeaseState, input: LeaseInput, timing: LeaseTiming): LeaseStep {
+// The states and effects without fields, shared (they are read, never changed).
+const RELEASED: EndedLease = Object.freeze({ phase: 'released' });
+const CANCEL_TIMER: LeaseEffect = Object.freeze({ type: 'cancel-timer' });
+const COMPLETE: LeaseEffect = Object.freeze({ type: 'complete' });
+/** A step with nothing to do. Shared: most inputs in most phases change nothing. */
+const NO_EFFECTS: readonly LeaseEffect[] = Object.freeze([]);
+
+function unchanged(state: LeaseState): LeaseStep {
+  return { state, effects: NO_EFFECTS };
+}
+
+/** The first step of a lease: held from `grant`, `acquired` emitted, the first wake-up scheduled. */
+export function startLease(key: string, grant: LeaseGrant, timing: LeaseTiming): LeaseStep {
+  const leaseMs = grant.leaseS * 1000;
+  const held: LiveLease = {
+    phase: 'held',
+    token: grant.token,
+    leaseS: grant.leaseS,
+    deadline: deadlineFrom(grant.sentAt, leaseMs, timing),
+    renewAt: nextRenewal(grant.sentAt, leaseMs, timing),
+    renewSentAt: 0,
+  };
+  return advance(key, held, grant.now, { type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } });
+}
+
+/** Advances a live lease by one input. Inputs that make no sense in its phase are ignored (no effects). */
+export function leaseStep(key: string, state: LiveLease, input: LeaseInput, timing: LeaseTiming): LeaseStep {
   switch (input.type) {
-    case 'queued':
-      return state.phase === 'acquiring' ? { state: QUEUED, effects: [{ type: 'emit', event: { type: 'queued', key } }] } : unchanged(state);
-    case 'granted': {
-      if (state.phase !== 'acquiring' && state.phase !== 'queued') return unchanged(state);
-      const leaseMs = input.leaseS * 1000;
-      const held: HeldState = {
-        phase: 'held',
-        token: input.token,
-        leaseS: input.leaseS,
-        deadline: deadlineFrom(input.sentAt, leaseMs, timing),
-        renewAt: nextRenewal(input.sentAt, leaseMs, timing),
-        renewSentAt: 0,
-      };
-      return advance(key, held, input.now, { type: 'emit', event: { type: 'acquired', key, token: held.token, leaseS: held.leaseS, expiresAt: held.deadline } });
-    }
     case 'tick':
-      return state.phase === 'held' || state.phase === 'renewing' ? advance(key, state, input.now) : unchanged(state);
+      return advance(key, state, input.now);
     case 'renew-ok': {
       if (state.phase !== 'renewing') return unchanged(state);
       const leaseMs = input.leaseS * 1000;
-      const held: HeldState = {
+      const held: LiveLease = {
         ...state,
         phase: 'held',
         leaseS: input.leaseS,
@@ -166,32 +166,32 @@ export function leaseStep(key: string, state: LeaseState, input: LeaseInput, tim
     }
     case 'renew-failed':
     case 'disconnected':
-      if (state.phase !== 'held' && state.phase !== 'renewing') return unchanged(state);
-      return lose(key, state, input.reason, input.error, []);
+      return lose(key, state, input.reason, input.error, undefined);
     case 'shutdown':
-      if (state.phase !== 'held' && state.phase !== 'renewing') return unchanged(state);
-      return lose(key, state, 'disconnected', input.error, [{ type: 'send-release', token: state.token }]);
+      return lose(key, state, 'disconnected', input.error, { type: 'send-release', token: state.token });
     case 'release':
-      if (state.phase === 'held' || state.phase === 'renewing') {
-        return { state: RELEASED, effects: [{ type: 'send-release', token: state.token }, CANCEL_TIMER] };
-      }
-      return state.phase === 'acquiring' || state.phase === 'queued' ? { state: RELEASED, effects: NO_EFFECTS } : unchanged(state);
+      return { state: RELEASED, effects: [{ type: 'send-release', token: state.token }, CANCEL_TIMER] };
   }
 }
 
-function lose(key: string, state: HeldState, reason: LostReason, error: DflockdError | undefined, before: LeaseEffect[]): LeaseStep {
-  return {
-    state: { phase: 'lost', reason },
-    effects: [...before, CANCEL_TIMER, { type: 'emit', event: { type: 'lost', key, token: state.token, reason, error } }, COMPLETE],
-  };
+function lose(key: string, state: LiveLease, reason: LostReason, error: DflockdError | undefined, first: LeaseEffect | undefined): LeaseStep {
+  const lost: LeaseEffect = { type: 'emit', event: { type: 'lost', key, token: state.token, reason, error } };
+  return { state: { phase: 'lost', reason }, effects: first === undefined ? [CANCEL_TIMER, lost, COMPLETE] : [first, CANCEL_TIMER, lost, COMPLETE] };
 }
 
-/** Applies the clock: lose at the deadline, renew when due, and schedule the next wake-up. */
-function advance(key: string, state: HeldState, now: number, first?: LeaseEffect): LeaseStep {
+/**
+ * Applies the clock: lose at the deadline, renew when due, and schedule the next wake-up.
+ * At the deadline the lease's own `r` is written (after its renewal in flight, on the same
+ * connection): its trouble is its own, and the connection it shares stays up.
+ */
+function advance(key: string, state: LiveLease, now: number, first?: LeaseEffect): LeaseStep {
+  if (now >= state.deadline) {
+    const lost = lose(key, state, 'deadline', undefined, { type: 'send-release', token: state.token });
+    return first === undefined ? lost : { state: lost.state, effects: [first, ...lost.effects] };
+  }
   // Each array is built at its final length: a literal grown by push() reallocates.
-  if (now >= state.deadline) return lose(key, state, 'deadline', undefined, first === undefined ? [CLOSE_CONNECTION] : [first, CLOSE_CONNECTION]);
   if (state.phase === 'held' && now >= state.renewAt) {
-    const next: HeldState = { ...state, phase: 'renewing', renewSentAt: now };
+    const next: LiveLease = { ...state, phase: 'renewing', renewSentAt: now };
     const renew: LeaseEffect = { type: 'send-renew', token: state.token, leaseS: state.leaseS };
     const schedule: LeaseEffect = { type: 'schedule', at: next.deadline };
     return { state: next, effects: first === undefined ? [renew, schedule] : [first, renew, schedule] };

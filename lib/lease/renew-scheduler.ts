@@ -2,8 +2,9 @@
  * One timer for many leases: wake-ups are rounded up to a {@link SLOT_MS} grid and every lease
  * due in a slot runs in the same callback, so their renewals are written together (one write
  * per connection, joined by the socket's end-of-tick write) instead of one timer, one write and
- * one reply wake-up per lease. The acquire safety timers of the client ride it too.
+ * one reply wake-up per lease. The pings of queued two-phase acquisitions ride it too.
  */
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { swapRemove } from '../swap-remove.js';
 
 export const SLOT_MS = 25;
@@ -30,13 +31,13 @@ export class ScheduledCall {
   }
 }
 
-/** A batched timer wheel keyed by slot; one per client, on the client's clock (renewals and acquire timers). */
+/** A batched timer wheel keyed by slot; one per client, on the client's scheduler (renewals and two-phase pings). */
 export class RenewScheduler {
   private readonly slots = new Map<number, ScheduledCall[]>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Subscription | undefined;
   private armedSlot = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly now: () => number) {}
+  constructor(private readonly scheduler: SchedulerLike) {}
 
   /** Callbacks waiting (each a lease's next renewal or an acquisition's safety timer). */
   get size(): number {
@@ -60,16 +61,15 @@ export class RenewScheduler {
   }
 
   private arm(slot: number): void {
-    clearTimeout(this.timer);
+    this.timer?.unsubscribe();
     this.armedSlot = slot;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, slot * SLOT_MS - this.now()));
-    this.timer.unref();
+    this.timer = this.scheduler.schedule(() => this.fire(), Math.max(0, slot * SLOT_MS - this.scheduler.now()));
   }
 
   private fire(): void {
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
-    const now = this.now();
+    const now = this.scheduler.now();
     const due: ScheduledCall[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [slot, calls] of this.slots) {

@@ -278,7 +278,7 @@ describe('unsubscribing from inside next()', () => {
 
   test('200 take-one-then-release cycles leave no lease timer behind', async () => {
     const before = timeouts();
-    const scheduler = (client as unknown as { scheduler: { size: number } }).scheduler;
+    const scheduler = (client as unknown as { leaseContext: { held: { wheel: { size: number } } } }).leaseContext.held.wheel;
     for (let i = 0; i < 200; i++) {
       await firstValueFrom(client.lock('cycle').pipe(filter((e) => e.type === 'acquired')));
     }

@@ -1,7 +1,7 @@
 import { DflockdError, ServerError, ConnectionError } from '../../lib/errors';
 import type { LockEvent, LostReason } from '../../lib/lease/events';
 import {
-  HeldState,
+  LiveLease,
   LeaseEffect,
   LeaseInput,
   LeaseState,
@@ -10,6 +10,7 @@ import {
   deadlineMargin,
   leaseStep,
   renewInterval,
+  startLease,
 } from '../../lib/lease/lease-machine';
 // Deterministic, so failures reproduce.
 import { mulberry32 } from '../../tools/prng';
@@ -19,29 +20,30 @@ const TOKEN = '0123456789abcdef0123456789abcdef';
 /** Default client timing: ratio 0.5, heartbeat 40% of the 23 s server idle timeout. */
 const T: LeaseTiming = { renewRatio: 0.5, heartbeatMs: 9_200 };
 
-const step = (state: LeaseState, input: LeaseInput, timing: LeaseTiming = T): LeaseStep => leaseStep(KEY, state, input, timing);
+const step = (state: LeaseState, input: LeaseInput, timing: LeaseTiming = T): LeaseStep => leaseStep(KEY, live(state), input, timing);
 
-const grantInput = (o: { sentAt: number; now: number; leaseS?: number }): LeaseInput => ({
-  type: 'granted',
-  token: TOKEN,
-  leaseS: o.leaseS ?? 10,
-  sentAt: o.sentAt,
-  now: o.now,
-});
+/** The state as a live lease: only those can be stepped (an ended lease has no transition, by its type). */
+function live(state: LeaseState): LiveLease {
+  expect(['held', 'renewing']).toContain(state.phase);
+  return state as LiveLease;
+}
 
-/** A held state after `granted` (sent at `sentAt`, lease 10 s unless told). */
-function held(sentAt = 1_000, leaseS = 10, timing: LeaseTiming = T): HeldState {
-  const s = step({ phase: 'acquiring' }, grantInput({ sentAt, now: sentAt + 40, leaseS }), timing).state;
+const start = (o: { sentAt: number; now: number; leaseS?: number }, timing: LeaseTiming = T): LeaseStep =>
+  startLease(KEY, { token: TOKEN, leaseS: o.leaseS ?? 10, sentAt: o.sentAt, now: o.now }, timing);
+
+/** A held state after the grant (sent at `sentAt`, lease 10 s unless told). */
+function held(sentAt = 1_000, leaseS = 10, timing: LeaseTiming = T): LiveLease {
+  const s = start({ sentAt, now: sentAt + 40, leaseS }, timing).state;
   expect(s.phase).toBe('held');
-  return s as HeldState;
+  return s as LiveLease;
 }
 
 /** A renewing state: granted at `sentAt`, then the renew went out at its renewAt. */
-function renewing(sentAt = 1_000): HeldState {
+function renewing(sentAt = 1_000): LiveLease {
   const h = held(sentAt);
   const s = step(h, { type: 'tick', now: h.renewAt }).state;
   expect(s.phase).toBe('renewing');
-  return s as HeldState;
+  return s as LiveLease;
 }
 
 describe('deadlineMargin: 2% of the lease, between 50 ms and 1 s', () => {
@@ -72,17 +74,9 @@ describe('renewInterval: lease × ratio, capped by the heartbeat', () => {
 });
 
 describe('leaseStep', () => {
-  describe('queued', () => {
-    it('acquiring → queued, emitting queued', () => {
-      const r = step({ phase: 'acquiring' }, { type: 'queued' });
-      expect(r.state).toEqual({ phase: 'queued' });
-      expect(r.effects).toEqual([{ type: 'emit', event: { type: 'queued', key: KEY } }]);
-    });
-  });
-
-  describe('granted', () => {
+  describe('startLease (the grant)', () => {
     it('emits acquired with expiresAt = sentAt + lease − margin and schedules the renew at sentAt + lease × ratio', () => {
-      const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 1_000, now: 1_040, leaseS: 10 }));
+      const r = start({ sentAt: 1_000, now: 1_040, leaseS: 10 });
       expect(r.state).toMatchObject({ phase: 'held', token: TOKEN, leaseS: 10, deadline: 10_800, renewAt: 6_000 });
       expect(r.effects).toEqual([
         { type: 'emit', event: { type: 'acquired', key: KEY, token: TOKEN, leaseS: 10, expiresAt: 10_800 } },
@@ -91,12 +85,12 @@ describe('leaseStep', () => {
     });
 
     it('bases the deadline on the send time, not on the reply time', () => {
-      const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 1_000, now: 4_000, leaseS: 10 }));
+      const r = start({ sentAt: 1_000, now: 4_000, leaseS: 10 });
       expect(r.state).toMatchObject({ phase: 'held', deadline: 10_800, renewAt: 6_000 });
     });
 
-    it('works from queued too', () => {
-      const r = step({ phase: 'queued' }, grantInput({ sentAt: 0, now: 500, leaseS: 33 }));
+    it('a 33 s lease: the margin and the heartbeat', () => {
+      const r = start({ sentAt: 0, now: 500, leaseS: 33 });
       // 33 s lease: margin 660 ms; interval min(16.5 s, 9.2 s heartbeat) = 9.2 s.
       expect(r.state).toMatchObject({ phase: 'held', deadline: 32_340, renewAt: 9_200 });
       expect(r.effects).toEqual([
@@ -107,15 +101,15 @@ describe('leaseStep', () => {
 
     it('schedules renewals at the heartbeat when it is shorter than lease × ratio (serverIdle 2 s, lease 10 s)', () => {
       const timing: LeaseTiming = { renewRatio: 0.5, heartbeatMs: 800 };
-      const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 0, now: 30, leaseS: 10 }), timing);
+      const r = start({ sentAt: 0, now: 30, leaseS: 10 }, timing);
       expect(r.state).toMatchObject({ phase: 'held', deadline: 9_800, renewAt: 800 });
       expect(r.effects.at(-1)).toEqual({ type: 'schedule', at: 800 });
     });
 
     it('a grant that arrives after its own deadline is lost at once', () => {
-      const r = step({ phase: 'acquiring' }, grantInput({ sentAt: 0, now: 20_000, leaseS: 10 }));
+      const r = start({ sentAt: 0, now: 20_000, leaseS: 10 });
       expect(r.state).toEqual({ phase: 'lost', reason: 'deadline' });
-      expect(r.effects.map((e) => e.type)).toEqual(['emit', 'close-connection', 'cancel-timer', 'emit', 'complete']);
+      expect(r.effects.map((e) => e.type)).toEqual(['emit', 'send-release', 'cancel-timer', 'emit', 'complete']);
       expect(r.effects[0]).toMatchObject({ event: { type: 'acquired' } });
       expect(r.effects[3]).toMatchObject({ event: { type: 'lost', reason: 'deadline' } });
     });
@@ -156,11 +150,11 @@ describe('leaseStep', () => {
       }
     });
 
-    it('a stalled renew: at the deadline, close-connection + lost(deadline) + complete', () => {
+    it('a stalled renew: at the deadline, its own release (after the renew, on the same connection) + lost(deadline) + complete — never a connection closed', () => {
       const r = step(renewing(), { type: 'tick', now: 10_800 });
       expect(r.state).toEqual({ phase: 'lost', reason: 'deadline' });
       expect(r.effects).toEqual([
-        { type: 'close-connection' },
+        { type: 'send-release', token: TOKEN },
         { type: 'cancel-timer' },
         { type: 'emit', event: { type: 'lost', key: KEY, token: TOKEN, reason: 'deadline', error: undefined } },
         { type: 'complete' },
@@ -171,7 +165,7 @@ describe('leaseStep', () => {
       const r = step(held(), { type: 'tick', now: 12_000 });
       expect(r.state).toEqual({ phase: 'lost', reason: 'deadline' });
       expect(r.effects.some((e) => e.type === 'send-renew')).toBe(false);
-      expect(r.effects[0]).toEqual({ type: 'close-connection' });
+      expect(r.effects[0]).toEqual({ type: 'send-release', token: TOKEN });
     });
   });
 
@@ -240,16 +234,12 @@ describe('leaseStep', () => {
       expect(r.state).toEqual({ phase: 'released' });
       // The `r` leaves before any bookkeeping: the next waiter's hand-off waits for nothing else.
       expect(r.effects).toEqual([{ type: 'send-release', token: TOKEN }, { type: 'cancel-timer' }]);
-      // A renew reply or tick arriving afterwards changes nothing.
-      const late = step(r.state, { type: 'renew-ok', leaseS: 10, now: 7_000 });
-      expect(late.effects).toEqual([]);
-      expect(step(r.state, { type: 'tick', now: 20_000 }).effects).toEqual([]);
-    });
-
-    it.each(['acquiring', 'queued'] as const)('while %s → released with nothing to send', (phase) => {
-      const r = step({ phase }, { type: 'release' });
-      expect(r.state).toEqual({ phase: 'released' });
-      expect(r.effects).toEqual([]);
+      // Nothing can arrive afterwards: an ended lease has no transition. The check is the
+      // compiler's — ts-jest fails this file if the line below ever type-checks.
+      const ended = r.state;
+      // @ts-expect-error an ended lease cannot be stepped: leaseStep takes live leases only
+      const stepEnded = (): LeaseStep => leaseStep(KEY, ended, { type: 'tick', now: 20_000 }, T);
+      expect(stepEnded).toBeInstanceOf(Function);
     });
   });
 
@@ -265,31 +255,9 @@ describe('leaseStep', () => {
   });
 
   describe('inputs in the wrong phase are ignored', () => {
-    const err = new DflockdError('X', 'x');
-    const INPUTS: Readonly<Record<LeaseInput['type'], LeaseInput>> = {
-      queued: { type: 'queued' },
-      granted: grantInput({ sentAt: 0, now: 10 }),
-      tick: { type: 'tick', now: 5_000 },
-      'renew-ok': { type: 'renew-ok', leaseS: 10, now: 5_000 },
-      'renew-failed': { type: 'renew-failed', reason: 'expired', error: err },
-      disconnected: { type: 'disconnected', reason: 'disconnected', error: err },
-      release: { type: 'release' },
-      shutdown: { type: 'shutdown', error: err },
-    };
-    const ALL = Object.keys(INPUTS) as LeaseInput['type'][];
-    const CASES: ReadonlyArray<readonly [string, () => LeaseState, readonly LeaseInput['type'][]]> = [
-      ['acquiring', () => ({ phase: 'acquiring' }), ['tick', 'renew-ok', 'renew-failed', 'disconnected', 'shutdown']],
-      ['queued', () => ({ phase: 'queued' }), ['queued', 'tick', 'renew-ok', 'renew-failed', 'disconnected', 'shutdown']],
-      ['held', () => held(), ['queued', 'granted', 'renew-ok']],
-      ['renewing', () => renewing(), ['queued', 'granted']],
-      ['released', () => ({ phase: 'released' }), ALL],
-      ['lost', () => ({ phase: 'lost', reason: 'deadline' }), ALL],
-    ];
-    const rows = CASES.flatMap(([phase, make, inputs]) => inputs.map((input) => [phase, input, make] as const));
-
-    it.each(rows)('%s ignores %s', (_phase, input, make) => {
-      const s = make();
-      const r = step(s, INPUTS[input]);
+    it('held ignores renew-ok (no renewal in flight)', () => {
+      const s = held();
+      const r = step(s, { type: 'renew-ok', leaseS: 10, now: 5_000 });
       expect(r.state).toBe(s);
       expect(r.effects).toEqual([]);
     });
@@ -322,6 +290,7 @@ interface SimResult {
   readonly events: { at: number; event: LockEvent }[];
   readonly sends: number[];
   readonly oks: { sentAt: number; at: number; leaseS: number }[];
+  /** When the lease wrote its own release at its deadline. */
   readonly closedAt: number | undefined;
   readonly completedAt: number | undefined;
   readonly released: boolean;
@@ -331,7 +300,8 @@ interface SimResult {
 
 function simulate(cfg: SimConfig): SimResult {
   let now = 0;
-  let state: LeaseState = { phase: 'acquiring' };
+  let state: LeaseState = { phase: 'released' };
+  let releasing = false;
   let timerAt: number | undefined;
   let pending: { at: number; ok: boolean; leaseS: number; sentAt: number } | undefined;
   // The model server's view: the lease is valid while time < serverExpiry.
@@ -380,10 +350,10 @@ function simulate(cfg: SimConfig): SimResult {
         return;
       }
       case 'send-release':
-        res.released = true;
-        return;
-      case 'close-connection':
-        res.closedAt = now;
+        // Asked for by the subscriber, or the lease's own at its deadline (then a renew reply still
+        // on its way lands on an ended lease: it is dropped).
+        if (releasing) res.released = true;
+        else res.closedAt = now;
         pending = undefined;
         return;
       case 'complete':
@@ -391,8 +361,9 @@ function simulate(cfg: SimConfig): SimResult {
         return;
     }
   };
-  const apply = (input: LeaseInput): void => {
-    const r = leaseStep(KEY, state, input, cfg.timing);
+  const apply = (input: LeaseInput | 'start'): void => {
+    const r = input === 'start' ? startLease(KEY, { token: TOKEN, leaseS: cfg.leaseS, sentAt: 0, now }, cfg.timing) : leaseStep(KEY, live(state), input, cfg.timing);
+    if (input !== 'start' && input.type === 'release') releasing = true;
     state = r.state;
     for (const e of r.effects) run(e);
     if (cfg.checkServerExpiry !== false && (state.phase === 'held' || state.phase === 'renewing')) {
@@ -405,7 +376,7 @@ function simulate(cfg: SimConfig): SimResult {
   // Grant: sent at 0, processed half-way, reply after grantLatency.
   serverExpiry = cfg.grantLatency / 2 + cfg.leaseS * 1000;
   now = cfg.grantLatency;
-  apply(grantInput({ sentAt: 0, now, leaseS: cfg.leaseS }));
+  apply('start');
 
   for (let guard = 0; guard < 100_000 && res.completedAt === undefined && !res.released; guard++) {
     if (res.oks.length >= cfg.stopAfterOks) {
@@ -557,7 +528,7 @@ describe('a whole lease lifetime on a fake clock', () => {
 describe('a renew ratio close to 1', () => {
   test.each([0.96, 0.99, 0.999])('ratio %p still renews before the deadline', (renewRatio) => {
     const timing = { renewRatio, heartbeatMs: 9_200 };
-    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 5, sentAt: 0, now: 10 }, timing);
+    const step = startLease('k', { token: 't', leaseS: 5, sentAt: 0, now: 10 }, timing);
     const held = step.state as { renewAt: number; deadline: number };
     expect(held.renewAt).toBeLessThan(held.deadline);
     const tick = leaseStep('k', step.state, { type: 'tick', now: held.renewAt }, timing);
@@ -572,23 +543,23 @@ describe('the server idle timeout bounds every claim', () => {
   const timing = { renewRatio: 0.5, heartbeatMs: 800, idleTimeoutMs: 2_000 };
 
   test('granted: the deadline is the idle timeout minus its margin, not the lease', () => {
-    const step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 100, now: 110 }, timing);
+    const step = startLease('k', { token: 't', leaseS: 6, sentAt: 100, now: 110 }, timing);
     const held = step.state as { deadline: number; renewAt: number };
     expect(held.deadline).toBe(100 + 2_000 - 50);
     expect(held.renewAt).toBe(100 + 800);
   });
 
   test('renew-ok: the deadline moves to the renewal send time plus the idle timeout', () => {
-    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
-    step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing);
-    step = leaseStep('k', step.state, { type: 'renew-ok', leaseS: 6, now: 820 }, timing);
+    let step = startLease('k', { token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
+    step = leaseStep('k', live(step.state), { type: 'tick', now: 800 }, timing);
+    step = leaseStep('k', live(step.state), { type: 'renew-ok', leaseS: 6, now: 820 }, timing);
     expect((step.state as { deadline: number }).deadline).toBe(800 + 1_950);
   });
 
   test('a silent server: lost(deadline) at the idle bound, well before the lease would end', () => {
-    let step = leaseStep('k', { phase: 'acquiring' }, { type: 'granted', token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
-    step = leaseStep('k', step.state, { type: 'tick', now: 800 }, timing); // renew sent, never answered
-    step = leaseStep('k', step.state, { type: 'tick', now: 1_950 }, timing);
+    let step = startLease('k', { token: 't', leaseS: 6, sentAt: 0, now: 5 }, timing);
+    step = leaseStep('k', live(step.state), { type: 'tick', now: 800 }, timing); // renew sent, never answered
+    step = leaseStep('k', live(step.state), { type: 'tick', now: 1_950 }, timing);
     expect(step.state).toEqual({ phase: 'lost', reason: 'deadline' });
   });
 });
