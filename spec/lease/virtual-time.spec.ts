@@ -1,0 +1,165 @@
+import { Observable, VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import type { Connection } from '../../lib/connection/connection.js';
+import type { ServerPool } from '../../lib/connection/pool.js';
+import type { LockEvent } from '../../lib/lease/events.js';
+import { ContendedKeys } from '../../lib/lease/contended-keys.js';
+import { LeaseContext, LeaseReport, TwoPhaseControl, runLease } from '../../lib/lease/lease-stream.js';
+import { RenewScheduler } from '../../lib/lease/renew-scheduler.js';
+import { MemorySocket, memoryConnection } from '../helpers/memory-socket.js';
+
+// The acquisition and the held lease on virtual time: every renewal, deadline and heartbeat at
+// the exact virtual millisecond, over an in-memory socket the spec answers by hand.
+
+const TOKEN = '0123456789abcdef0123456789abcdef';
+const IDLE_MS = 23_000;
+
+interface Rig {
+  readonly scheduler: VirtualTimeScheduler;
+  readonly socket: MemorySocket;
+  readonly conn: Connection;
+  readonly events: Array<{ at: number; event: LockEvent }>;
+  readonly reports: LeaseReport[];
+  /** Runs every action due up to `at` (virtual ms) and leaves the clock at `at`. */
+  advanceTo(at: number): void;
+  lock(key: string, options?: { leaseTtlS?: number; acquireTimeoutS?: number }, twoPhase?: TwoPhaseControl): Observable<LockEvent>;
+}
+
+function rig(): Rig {
+  const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+  const { socket, conn } = memoryConnection(scheduler);
+  // One connection serves every purpose: the pool's choices are not what these specs are about.
+  const pool = {
+    server: 'memory:1',
+    sharedNow: () => conn,
+    dedicatedNow: () => conn,
+    adopt: () => undefined,
+  } as unknown as ServerPool;
+  const events: Rig['events'] = [];
+  const reports: LeaseReport[] = [];
+  const context: LeaseContext = {
+    acquisition: {
+      scheduler,
+      timing: { renewRatio: 0.5, heartbeatMs: IDLE_MS * 0.6, idleTimeoutMs: IDLE_MS },
+      requestTimeoutMs: 10_000,
+      dedicatedConnections: false,
+      queuedHeartbeatMs: IDLE_MS * 0.4,
+    },
+    held: { scheduler, wheel: new RenewScheduler(scheduler) },
+    heartbeatMs: IDLE_MS * 0.6,
+    idleTimeoutMs: IDLE_MS,
+    emitted: () => undefined,
+    report: (r) => reports.push(r),
+  };
+  const contended = new ContendedKeys(() => scheduler.now());
+  return {
+    scheduler,
+    socket,
+    conn,
+    events,
+    reports,
+    advanceTo(at: number): void {
+      scheduler.schedule(() => undefined, at - scheduler.now());
+      scheduler.maxFrames = at;
+      scheduler.flush();
+    },
+    lock: (key, options = {}, twoPhase) =>
+      new Observable<LockEvent>((subscriber) => {
+        const teardown = runLease(subscriber, context, {
+          key,
+          limit: undefined,
+          options: { acquireTimeoutS: options.acquireTimeoutS ?? 10, leaseTtlS: options.leaseTtlS, renewRatio: 0.5 },
+          pool,
+          contended,
+          twoPhase,
+        });
+        return () => teardown.unsubscribe();
+      }),
+  };
+}
+
+function record(r: Rig, source: Observable<LockEvent>): { unsubscribe(): void } {
+  return source.subscribe((event) => r.events.push({ at: r.scheduler.now(), event }));
+}
+
+test('renewals at lease × ratio, each from its send time; the deadline moves with every renewal', () => {
+  const r = rig();
+  const sub = record(r, r.lock('k', { leaseTtlS: 10 }));
+  expect(r.socket.requests).toEqual(['l k 0 10']);
+  r.advanceTo(40);
+  r.socket.reply(`ok ${TOKEN} 10`);
+  // 10 s lease, sent at 0: margin 200 ms.
+  expect(r.events).toEqual([{ at: 40, event: { type: 'acquired', key: 'k', token: TOKEN, leaseS: 10, expiresAt: 9_800 } }]);
+  r.advanceTo(4_999);
+  expect(r.socket.requests).toHaveLength(1);
+  r.advanceTo(5_025); // the renewal wheel's 25 ms slot
+  expect(r.socket.requests.at(-1)).toBe(`n k ${TOKEN} 10`);
+  const renewSentAt = 5_000;
+  r.advanceTo(5_100);
+  r.socket.reply('ok 10');
+  expect(r.events.at(-1)).toEqual({ at: 5_100, event: { type: 'renewed', key: 'k', token: TOKEN, leaseS: 10, expiresAt: renewSentAt + 9_800 } });
+  sub.unsubscribe();
+  expect(r.socket.requests.at(-1)).toBe(`r k ${TOKEN}`);
+  expect(r.socket.open).toBe(true);
+});
+
+test('a renewal unanswered: lost(deadline) at the deadline to the millisecond, its r written after its n, the connection kept', () => {
+  const r = rig();
+  record(r, r.lock('k', { leaseTtlS: 2 }));
+  r.socket.reply(`ok ${TOKEN} 2`); // at 0: deadline 2000 − 50
+  r.advanceTo(1_025);
+  expect(r.socket.requests).toEqual(['l k 0 2', `n k ${TOKEN} 2`]);
+  r.advanceTo(1_949);
+  expect(r.events.map((e) => e.event.type)).toEqual(['acquired']);
+  r.advanceTo(1_950);
+  expect(r.events.at(-1)).toEqual({ at: 1_950, event: { type: 'lost', key: 'k', token: TOKEN, reason: 'deadline', error: undefined } });
+  // The lease's own trouble stays its own: `r` after the late `n`, on the same open connection.
+  expect(r.socket.requests).toEqual(['l k 0 2', `n k ${TOKEN} 2`, `r k ${TOKEN}`]);
+  expect(r.socket.open).toBe(true);
+  expect(r.conn.holds).toBe(0);
+  // The late renewal reply and the release reply land on an ended lease: nothing more is emitted.
+  r.socket.reply('ok 2');
+  r.socket.reply('ok');
+  expect(r.events).toHaveLength(2);
+  expect(r.reports.at(-1)).toMatchObject({ type: 'released', ok: true });
+});
+
+test('a grant whose reply took longer than half its lease is confirmed with a renewal before acquired', () => {
+  const r = rig();
+  record(r, r.lock('k', { leaseTtlS: 2 }));
+  r.advanceTo(1_200);
+  r.socket.reply(`ok ${TOKEN} 2`);
+  expect(r.events).toEqual([]);
+  expect(r.socket.requests.at(-1)).toBe(`n k ${TOKEN} 2`);
+  r.advanceTo(1_300);
+  r.socket.reply('ok 2');
+  // The deadline counts from the confirmation's send time.
+  expect(r.events).toEqual([{ at: 1_300, event: { type: 'acquired', key: 'k', token: TOKEN, leaseS: 2, expiresAt: 1_200 + 1_950 } }]);
+});
+
+test('two-phase: while queued and not waiting, the connection sends a heartbeat every 40% of the idle timeout', () => {
+  const r = rig();
+  let status: string | undefined;
+  let startWait: ((timeoutS: number) => void) | undefined;
+  record(
+    r,
+    r.lock('k', {}, {
+      enqueued: (s) => (status = s),
+      setWaiter: (start) => (startWait = start),
+    }),
+  );
+  expect(r.socket.requests).toEqual(['e k']);
+  r.socket.reply('queued');
+  expect(status).toBe('queued');
+  expect(r.events.map((e) => e.event.type)).toEqual(['queued']);
+  const every = IDLE_MS * 0.4;
+  r.advanceTo(every * 3 + 1);
+  expect(r.socket.requests.slice(1)).toEqual(['ping _', 'ping _', 'ping _']);
+  r.socket.reply('ok');
+  r.socket.reply('ok');
+  r.socket.reply('ok');
+  startWait!(5);
+  expect(r.socket.requests.at(-1)).toBe('w k 5');
+  r.advanceTo(every * 6);
+  // Waiting: no more heartbeats (the `w` blocks the server's reader anyway).
+  expect(r.socket.requests.filter((q) => q.startsWith('ping'))).toHaveLength(3);
+});
