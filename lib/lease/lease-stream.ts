@@ -354,14 +354,12 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
   private release(conn: Connection, token: string, afterwards?: () => void): void {
     const { key, pool, context } = this;
     context.report(RELEASE_SENT);
-    const lone = conn.inFlight === 0;
     conn.send(
       wire.release(key, token, this.semaphore),
       (error) => {
         context.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
         afterwards?.();
       },
-      lone,
     );
   }
 
@@ -404,7 +402,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
   private tryLockOn(conn: Connection, retry: boolean): void {
     const { key, limit, options } = this;
     const request: Request = this.semaphore ? wire.semLock(key, 0, limit!, options.leaseTtlS) : wire.lock(key, 0, options.leaseTtlS);
-    const lone = conn.inFlight === 0;
     const sentAt = conn.send(
       request,
       (error, reply) => {
@@ -417,7 +414,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         } else if (error instanceof ConnectionError && retry) this.tryLock(false);
         else this.fail(error!);
       },
-      lone,
     );
   }
 
@@ -442,8 +438,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
       return;
     }
     let queued = false;
-    // A lent connection is idle: the enqueue and its wait leave at once, in one write.
-    const lone = conn.inFlight === 0;
     let sentAt = 0;
     const onEnqueued = (error: DflockdError | undefined, reply: Reply | undefined): void => {
       if (error) {
@@ -463,7 +457,7 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
           twoPhase.setWaiter((timeoutS) => {
             this.stopPinging();
             this.armAcquireTimer(timeoutS);
-            this.wait(conn, timeoutS, conn.inFlight === 0);
+            this.wait(conn, timeoutS);
           });
           twoPhase.enqueued('queued');
         } else {
@@ -490,7 +484,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
       (error, reply) => {
         if (queued) this.waited(conn, error, reply, sentAt);
       },
-      lone,
     );
   }
 
@@ -499,8 +492,8 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
   }
 
   /** The two-phase wait, started by the facade's wait(). */
-  private wait(conn: Connection, timeoutS: number, now: boolean): void {
-    const sentAt = conn.send(wire.wait(this.key, timeoutS, this.semaphore), (error, reply) => this.waited(conn, error, reply, sentAt), now);
+  private wait(conn: Connection, timeoutS: number): void {
+    const sentAt = conn.send(wire.wait(this.key, timeoutS, this.semaphore), (error, reply) => this.waited(conn, error, reply, sentAt));
   }
 
   /** The answer to a wait sent at `sentAt`: the grant, or the end of this acquisition. */
@@ -525,7 +518,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
    */
   private confirm(conn: Connection, token: string): void {
     const { key, pool } = this;
-    const lone = conn.inFlight === 0;
     const sentAt = conn.send(
       wire.renew(key, token, this.options.leaseTtlS, this.semaphore),
       (error, reply) => {
@@ -548,7 +540,6 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
         } else if (this.remainingS() > 0) this.enqueue();
         else this.fail(this.timeoutError('the grant expired before its reply arrived'));
       },
-      lone,
     );
   }
 }
