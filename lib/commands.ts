@@ -1,12 +1,13 @@
-import { performance } from 'node:perf_hooks';
 import { Observable, map, switchMap, take } from 'rxjs';
 import { Connection } from './connection/connection.js';
 import type { ServerPool } from './connection/pool.js';
 import { ProtocolError } from './errors.js';
-import { LOCK_DEFAULTS } from './options.js';
+import { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';
 import * as wire from './protocol/commands.js';
+import type { Request } from './protocol/commands.js';
 import type { Reply } from './protocol/replies.js';
 import { Stats, toStats } from './protocol/stats.js';
+import { monotonicScheduler } from './scheduler.js';
 import type { LineSocket } from './transport/line-socket.js';
 
 /** A grant: `ok <token> <lease>` (`kind: 'granted'`) or `acquired <token> <lease>` (`kind: 'acquired'`). */
@@ -41,7 +42,7 @@ function asConnection(target: ConnectionLike): Connection {
   if (target instanceof Connection) return target;
   let conn = wrapped.get(target);
   if (conn === undefined) {
-    conn = new Connection(target, target.remote, () => performance.now());
+    conn = new Connection(target, { server: target.remote, scheduler: monotonicScheduler, requestTimeoutMs: CLIENT_DEFAULTS.requestTimeoutS * 1000 });
     wrapped.set(target, conn);
   }
   return conn;
@@ -55,6 +56,42 @@ function expect<K extends Reply['kind']>(kinds: readonly K[], what: string): (re
 }
 
 const asGrant = expect(['granted', 'acquired'], 'a grant');
+const ignore = (): void => undefined;
+
+/**
+ * A request that may be answered with a grant, as a cold Observable of its one reply. A grant
+ * arriving after the subscriber left (a `timeout(…)`, a `takeUntil`) is not leaked: it is
+ * released at once on the same connection, so the key does not stay locked until its lease ends.
+ */
+function granting<T>(conn: Connection, request: Request, semaphore: boolean, read: (reply: Reply) => T): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let live = true;
+    conn.send(request, (error, reply) => {
+      if (!live) {
+        if (reply !== undefined && (reply.kind === 'granted' || reply.kind === 'acquired')) {
+          conn.send(wire.checkedAlready.release(request.key, reply.token, semaphore), ignore);
+        }
+        return;
+      }
+      if (error !== undefined) {
+        subscriber.error(error);
+        return;
+      }
+      let value: T;
+      try {
+        value = read(reply!);
+      } catch (readError) {
+        subscriber.error(readError);
+        return;
+      }
+      subscriber.next(value);
+      subscriber.complete();
+    });
+    return () => {
+      live = false;
+    };
+  });
+}
 const asRenewal = expect(['renewed'], 'a renewal');
 const asOk = expect(['ok'], 'ok');
 const asEnqueued = (reply: Reply): EnqueueResult => {
@@ -64,39 +101,40 @@ const asEnqueued = (reply: Reply): EnqueueResult => {
 };
 
 /**
- * `l`: acquire a lock on `conn`, blocking the connection up to `acquireTimeoutS`.
+ * `l`: acquire a lock on `conn`, blocking the connection up to `acquireTimeoutS`. Unsubscribing
+ * before the reply does not leak the lock: a grant that arrives afterwards is released (`r`).
  * @example
  * ```ts
  * lock(conn, 'orders', { acquireTimeoutS: 0 }).subscribe(({ token, leaseS }) => …);
  * ```
  */
 export function lock(conn: ConnectionLike, key: string, options: LowLevelLockOptions = {}): Observable<Grant> {
-  return asConnection(conn).request$(wire.lockRequest(key, options.acquireTimeoutS ?? LOCK_DEFAULTS.acquireTimeoutS, options.leaseTtlS)).pipe(map(asGrant));
+  return granting(asConnection(conn), wire.lockRequest(key, options.acquireTimeoutS ?? LOCK_DEFAULTS.acquireTimeoutS, options.leaseTtlS), false, asGrant);
 }
 
-/** `sl`: acquire one of `limit` semaphore slots on `conn`. */
+/** `sl`: acquire one of `limit` semaphore slots on `conn`; a grant arriving after unsubscribe is released (`sr`). */
 export function semLock(conn: ConnectionLike, key: string, limit: number, options: LowLevelLockOptions = {}): Observable<Grant> {
-  return asConnection(conn).request$(wire.semLockRequest(key, options.acquireTimeoutS ?? LOCK_DEFAULTS.acquireTimeoutS, limit, options.leaseTtlS)).pipe(map(asGrant));
+  return granting(asConnection(conn), wire.semLockRequest(key, options.acquireTimeoutS ?? LOCK_DEFAULTS.acquireTimeoutS, limit, options.leaseTtlS), true, asGrant);
 }
 
-/** `e`: join a lock's queue without blocking. */
+/** `e`: join a lock's queue without blocking; an `acquired` arriving after unsubscribe is released (a `queued` place stays until its `w` or the connection ends). */
 export function enqueue(conn: ConnectionLike, key: string, options: { readonly leaseTtlS?: number } = {}): Observable<EnqueueResult> {
-  return asConnection(conn).request$(wire.enqueueRequest(key, options.leaseTtlS)).pipe(map(asEnqueued));
+  return granting(asConnection(conn), wire.enqueueRequest(key, options.leaseTtlS), false, asEnqueued);
 }
 
-/** `se`: join a semaphore's queue without blocking. */
+/** `se`: join a semaphore's queue without blocking (an `acquired` arriving after unsubscribe is released). */
 export function semEnqueue(conn: ConnectionLike, key: string, limit: number, options: { readonly leaseTtlS?: number } = {}): Observable<EnqueueResult> {
-  return asConnection(conn).request$(wire.semEnqueueRequest(key, limit, options.leaseTtlS)).pipe(map(asEnqueued));
+  return granting(asConnection(conn), wire.semEnqueueRequest(key, limit, options.leaseTtlS), true, asEnqueued);
 }
 
-/** `w`: wait (blocking the connection) for the place taken by `enqueue`. */
+/** `w`: wait (blocking the connection) for the place taken by `enqueue`; a grant arriving after unsubscribe is released. */
 export function wait(conn: ConnectionLike, key: string, timeoutS: number): Observable<Grant> {
-  return asConnection(conn).request$(wire.waitRequest(key, timeoutS)).pipe(map(asGrant));
+  return granting(asConnection(conn), wire.waitRequest(key, timeoutS), false, asGrant);
 }
 
-/** `sw`: wait for the slot taken by `semEnqueue`. */
+/** `sw`: wait for the slot taken by `semEnqueue`; a grant arriving after unsubscribe is released. */
 export function semWait(conn: ConnectionLike, key: string, timeoutS: number): Observable<Grant> {
-  return asConnection(conn).request$(wire.waitRequest(key, timeoutS, true)).pipe(map(asGrant));
+  return granting(asConnection(conn), wire.waitRequest(key, timeoutS, true), true, asGrant);
 }
 
 /** `r`: release a lock; errors with `ServerError` when the token is not a holder any more. */
@@ -135,7 +173,11 @@ export function stats(conn: ConnectionLike): Observable<Stats> {
   );
 }
 
-/** `stats` over one of a pool's shared connections. */
+/**
+ * `stats` over one of a pool's shared connections. Never hangs: a server that accepts and never
+ * answers fails it with `ConnectionError` within requestTimeoutS (the reply watchdog), a stalled
+ * connect or auth with `ConnectTimeoutError` within connectTimeoutS.
+ */
 export function statsFrom(pool: ServerPool): Observable<Stats> {
   return pool.shared().pipe(
     take(1),

@@ -1,10 +1,11 @@
-import { Observable, Subscription } from 'rxjs';
-import { ConnectionError, DflockdError, ProtocolError } from '../errors.js';
+import { Observable, SchedulerLike, Subscription } from 'rxjs';
+import { ConnectionError, DflockdError, DrainingError, ProtocolError, describeContext } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
-import { Request, pingRequest } from '../protocol/commands.js';
+import { Request, blockingMs, keyOf, pingRequest, statsRequest } from '../protocol/commands.js';
 import { Reply, acceptReply, interpretReply } from '../protocol/replies.js';
 import type { LineListener, LineSocket } from '../transport/line-socket.js';
 import { swapRemove } from '../swap-remove.js';
+import { ReplyWatchdog } from './reply-watchdog.js';
 
 /**
  * What lives on a connection (a held lease): told when the connection ends.
@@ -19,16 +20,39 @@ export interface ConnectionHolder {
 /** Called once with the reply or the error for one request. */
 export type ReplyCallback = (error: DflockdError | undefined, reply: Reply | undefined) => void;
 
+/** What a {@link Connection} needs besides its socket. */
+export interface ConnectionSettings {
+  /** `host:port` of the server, named in every error. */
+  readonly server: string;
+  /** The clock (`now()`, monotonic ms) and the reply watchdog's timer (`schedule()`). */
+  readonly scheduler: SchedulerLike;
+  /**
+   * How long the request at the head of the reply queue may go unanswered, in ms, before the
+   * connection is declared broken (a blocking `l`/`sl`/`w`/`sw` is allowed its own timeout on top).
+   */
+  readonly requestTimeoutMs: number;
+}
+
 interface Pending {
   readonly request: Request;
   readonly sentAt: number;
   callback: ReplyCallback | undefined;
 }
 
+const ignore = (): void => undefined;
+
 /**
  * Request/reply over one socket. The server answers strictly in order, one line per request,
- * so replies are matched to a FIFO of pending requests. When the socket closes or sends a line
- * that is no reply, every pending request fails and the connection is done for good.
+ * so replies are matched to a FIFO of pending requests. The connection is done for good — every
+ * pending request fails with its error, every holder is told, onClose handlers run — on
+ * evidence that it is broken: the socket closed or failed, a line that is no reply, or the
+ * request at the head of the FIFO unanswered for `requestTimeoutMs` (the reply watchdog).
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection(socket, { server: socket.remote, scheduler: monotonicScheduler, requestTimeoutMs: 10_000 });
+ * conn.request$(statsRequest()).subscribe((reply) => console.log(reply));
+ * ```
  */
 export class Connection {
   private readonly pending: Pending[] = [];
@@ -43,14 +67,29 @@ export class Connection {
   /** Whether any reply arrived: a close before the first one usually means a refusal, not a crash. */
   private answered = false;
   private referenced = true;
+  /** Set by an `error_draining` reply: the server is shutting down and will close this connection. */
+  private draining: DrainingError | undefined;
+  /** Whether the server answers `ping` with `ok` (dflockd ≥ 1.14); learnt from the first ping. */
+  private pingAnswered: boolean | undefined;
+  /** True once the reply watchdog declared this connection broken. */
+  private silent = false;
+  private readonly scheduler: SchedulerLike;
+  private readonly requestTimeoutMs: number;
+  private readonly watchdog: ReplyWatchdog;
+
+  /** `host:port` of the server. */
+  readonly server: string;
 
   constructor(
     private readonly socket: LineSocket,
-    /** `host:port` of the server. */
-    readonly server: string,
-    private readonly now: () => number,
+    settings: ConnectionSettings,
   ) {
-    this.lastSentAt = now();
+    const server = settings.server;
+    this.server = server;
+    this.scheduler = settings.scheduler;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
+    this.watchdog = new ReplyWatchdog(this.scheduler, () => this.late());
+    this.lastSentAt = this.scheduler.now();
     const listener: LineListener = {
       line: (line) => this.onLine(line),
       error: (error) => this.fail(error),
@@ -76,9 +115,17 @@ export class Connection {
     this.updateRef();
   }
 
-  /** False once the socket closed or failed; a closed connection is never reused. */
+  /** False once the socket closed or failed, or the server said it is draining; such a connection is never reused. */
   get open(): boolean {
-    return this.closeError === undefined && this.socket.open;
+    return this.closeError === undefined && this.draining === undefined && this.socket.open;
+  }
+
+  /**
+   * True once the reply watchdog found the connection silent (no reply within requestTimeoutMs).
+   * @internal
+   */
+  get unanswered(): boolean {
+    return this.silent;
   }
 
   /** Leases whose owning connection this is: their renewals keep it alive and its loss loses them. */
@@ -119,33 +166,43 @@ export class Connection {
   }
 
   /**
-   * Writes a request; `callback` gets exactly one reply or error. Returns the monotonic send time.
-   * Requests of one tick share one write at its end; `now` writes at once (see {@link LineSocket.send}).
-   * The lease layer asks for `now` only for a latency-critical request on an otherwise idle
-   * connection (a release, a try-lock, an enqueue and its wait): on a busy one, other requests
-   * follow in the same tick and one write for all is cheaper.
+   * Writes a request; `callback` gets exactly one reply or error. Returns `scheduler.now()` at
+   * the send. Requests of one tick leave in one write (the socket batches them): callers never
+   * decide batching.
    */
-  send(request: Request, callback: ReplyCallback, now = false): number {
-    const sentAt = this.now();
+  send(request: Request, callback: ReplyCallback): number {
+    const sentAt = this.scheduler.now();
     if (this.refused(callback)) return sentAt;
+    const wasIdle = this.head === this.pending.length;
     this.pending.push({ request, sentAt, callback });
-    this.sent(sentAt);
-    this.socket.send(encodeRequest(request.verb, request.key, request.arg), now);
+    this.sent(sentAt, wasIdle);
+    this.socket.send(encodeRequest(request.verb, request.key, request.arg));
     return sentAt;
   }
 
   /**
-   * Two requests in one write, as {@link send} would write them in one tick (an enqueue and its
-   * wait: the server reads the second once it has answered the first). Returns their send time.
+   * Two requests in one write (an enqueue and its wait: the server reads the second once it has
+   * answered the first). Returns their send time.
    * @internal
    */
-  sendPair(first: Request, onFirst: ReplyCallback, second: Request, onSecond: ReplyCallback, now = false): number {
-    const sentAt = this.now();
+  sendPair(first: Request, onFirst: ReplyCallback, second: Request, onSecond: ReplyCallback): number {
+    const sentAt = this.scheduler.now();
     if (this.refused(onFirst, onSecond)) return sentAt;
+    const wasIdle = this.head === this.pending.length;
     this.pending.push({ request: first, sentAt, callback: onFirst }, { request: second, sentAt, callback: onSecond });
-    this.sent(sentAt);
-    this.socket.send(encodeRequest(first.verb, first.key, first.arg) + encodeRequest(second.verb, second.key, second.arg), now);
+    this.sent(sentAt, wasIdle);
+    this.socket.send(encodeRequest(first.verb, first.key, first.arg) + encodeRequest(second.verb, second.key, second.arg));
     return sentAt;
+  }
+
+  /**
+   * Resets the server's idle clock: `ping` where the server answers it with `ok` (dflockd ≥ 1.14;
+   * learnt from the first ping on this connection), else `stats` — 1.10 answers `ping` with
+   * `error`, which also counts as traffic, but is ambiguous with the `error` sent before an idle
+   * close (Trap 5). Its reply is watched like any other: a silent server breaks the connection.
+   */
+  heartbeat(): void {
+    this.send(this.pingAnswered === false ? statsRequest() : pingRequest(), ignore);
   }
 
   /** On a closed connection: the callbacks get its error (asynchronously, as a reply would), and nothing is written. */
@@ -159,9 +216,32 @@ export class Connection {
     return true;
   }
 
-  private sent(at: number): void {
+  private sent(at: number, wasIdle: boolean): void {
     this.lastSentAt = at;
+    // The new request is the head: its deadline starts now.
+    if (wasIdle) this.watchHead(at);
     if (!this.referenced) this.updateRef();
+  }
+
+  /** Arms the watchdog for the request now at the head of the FIFO, which became the head at `since`. */
+  private watchHead(since: number): void {
+    const request = this.pending[this.head]!.request;
+    this.watchdog.watch(since + this.requestTimeoutMs + blockingMs(request), since);
+  }
+
+  /** The watchdog fired: the head request had its time and more. The connection is broken. */
+  private late(): void {
+    if (this.closeError !== undefined || this.head >= this.pending.length) return;
+    const request = this.pending[this.head]!.request;
+    this.silent = true;
+    const seconds = this.requestTimeoutMs / 1000;
+    const what = describeContext({ key: keyOf(request), command: request.verb });
+    this.fail(
+      new ConnectionError(
+        `connection to ${this.server} is broken: no reply within requestTimeoutS=${seconds} (to ${what}${request.blocking ? `, beyond its own ${blockingMs(request) / 1000} s` : ''}); the connection was destroyed`,
+        { server: this.server, key: keyOf(request), command: request.verb },
+      ),
+    );
   }
 
   /** {@link send} as a cold Observable of the one reply; unsubscribing discards the reply, not the request. */
@@ -182,11 +262,6 @@ export class Connection {
     });
   }
 
-  /** Keeps the server's idle clock from running out (a placeholder until the heartbeat learns `ping`). */
-  heartbeat(): void {
-    this.send(pingRequest(), () => undefined);
-  }
-
   /** Registers a handler for the end of this connection (called at most once); returns its removal. */
   onClose(handler: (error: DflockdError) => void): () => void {
     if (this.closeError !== undefined) {
@@ -197,7 +272,11 @@ export class Connection {
     return () => this.closeHandlers.delete(handler);
   }
 
-  /** Ends the connection after flushing writes (a written `r` still reaches the server). */
+  /**
+   * Ends the connection gracefully: what was written still leaves (a release reaches the server),
+   * then the socket ends; pending requests fail at once. The socket is destroyed only after a
+   * grace period or on error.
+   */
   close(reason = 'closed by the client'): void {
     this.fail(new ConnectionError(`connection to ${this.server} ${reason}`, { server: this.server }), false);
   }
@@ -232,13 +311,17 @@ export class Connection {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
+    // The next request is the head from now on (a request behind a blocking one is not late while it blocks).
+    if (this.head < this.pending.length) this.watchHead(this.scheduler.now());
+    else this.watchdog.idle();
     const request = entry.request;
+    if (request.expect === 'ping' && this.pingAnswered === undefined) this.pingAnswered = line === 'ok';
     // A success needs no error context: it is built only for what is not one.
-    const result =
-      acceptReply(line, request.expect) ?? interpretReply(line, request.expect, { key: request.key === '_' ? undefined : request.key, command: request.verb, server: this.server });
+    const result = acceptReply(line, request.expect) ?? interpretReply(line, request.expect, { key: keyOf(request), command: request.verb, server: this.server });
     const callback = entry.callback;
     entry.callback = undefined;
     if (result instanceof DflockdError) {
+      if (result.code === 'error_draining') this.draining ??= result as DrainingError;
       callback?.(result, undefined);
       // A line that is no reply leaves the framing unknown: never reuse this connection.
       if (result.code === 'PROTOCOL_ERROR') this.destroy('sent a line that is not a dflockd reply');
@@ -250,9 +333,16 @@ export class Connection {
     if (this.referenced && this.head === this.pending.length && this.closeError === undefined) this.updateRef();
   }
 
-  private fail(error: DflockdError, destroy = true): void {
+  private fail(cause: DflockdError, destroy = true): void {
     if (this.closeError !== undefined) return;
+    // After `error_draining` the server closes the connection: whatever ends it, its holders and
+    // pending requests learn the server is shutting down (a lease reports 'server-shutdown').
+    const error =
+      this.draining === undefined || cause instanceof DrainingError
+        ? cause
+        : new DrainingError(`connection to ${this.server} ended while the server was shutting down (error_draining): ${cause.message}`, { server: this.server, cause });
     this.closeError = error;
+    this.watchdog.stop();
     this.unlisten();
     if (destroy) this.socket.destroy();
     else this.socket.close();
@@ -262,10 +352,16 @@ export class Connection {
     for (const entry of pending) {
       const callback = entry.callback;
       entry.callback = undefined;
-      const context = { key: entry.request.key, command: entry.request.verb, server: this.server, cause: error };
-      const message = `${entry.request.verb} ${entry.request.key}: ${error.message}`;
+      if (callback === undefined) continue;
+      const request = entry.request;
+      const key = keyOf(request);
+      const context = { key, command: request.verb, server: this.server, cause: error };
+      const message = `${describeContext(context)}: ${error.message}`;
       // A garbled reply stream is a protocol error for the request that waited on it, not a mere disconnect.
-      callback?.(error instanceof ProtocolError ? new ProtocolError(message, context) : new ConnectionError(message, context), undefined);
+      callback(
+        error instanceof ProtocolError ? new ProtocolError(message, context) : error instanceof DrainingError ? new DrainingError(message, context) : new ConnectionError(message, context),
+        undefined,
+      );
     }
     const handlers = [...this.closeHandlers];
     this.closeHandlers.clear();

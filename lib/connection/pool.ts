@@ -1,8 +1,7 @@
-import { Observable, from } from 'rxjs';
+import { Observable, SchedulerAction, Subject, Subscription, share, takeUntil, tap, throwIfEmpty } from 'rxjs';
 import { ConnectionError, DflockdError } from '../errors.js';
-import { pingRequest } from '../protocol/commands.js';
 import type { Connection } from './connection.js';
-import { OpenConnectionOptions, openConnection } from './open-connection.js';
+import { ConnectionTiming, OpenConnectionOptions, openConnection } from './open-connection.js';
 
 /** What the pool reports about its connections. */
 export type PoolEvent =
@@ -10,12 +9,10 @@ export type PoolEvent =
   | { readonly type: 'disconnected'; readonly server: string; readonly error: DflockdError };
 
 /** Settings of one server's pool. */
-export interface PoolSettings extends OpenConnectionOptions {
-  /** Monotonic clock in ms. */
-  readonly now: () => number;
-  /** A connection that has sent nothing for this long is closed (no leases) or pinged (leases). */
+export interface PoolSettings extends OpenConnectionOptions, ConnectionTiming {
+  /** A connection that has sent nothing for this long is closed (no leases) or sent a heartbeat (leases). */
   readonly idleMs: number;
-  /** Most shared connections opened for non-blocking requests. */
+  /** Most shared connections: a cap on the shared set, whichever way a connection joins it. */
   readonly maxShared: number;
   /** Where connection events go. */
   readonly onEvent: (event: PoolEvent) => void;
@@ -33,63 +30,37 @@ const BUSY_ALONE = 16;
  */
 const BUSY_IN_FLIGHT = 8;
 
-/** How long a failed try-lock marks its key as contended, and how many keys are remembered. */
-const CONTENDED_MS = 1_000;
-const CONTENDED_KEYS = 1_024;
-
 /**
  * The connections to one server.
  *
  * *Shared* connections carry only requests that never block the server's reader (try-lock,
  * enqueue, renew, release, stats), pipelined; leases acquired on them live there. A *dedicated*
- * connection is lent to one acquisition that may block in `w`; once granted it becomes shared.
- * Connections idle past `idleMs` are closed before the server's read timeout can drop them —
- * unless a lease lives on them, in which case they are pinged.
+ * connection is lent to one acquisition that may block in `w`; given back with {@link adopt},
+ * it joins the shared set while that has room (at most `maxShared`). One that comes back
+ * holding a lease beyond the cap, or with `share = false`, is *kept*: heartbeats keep it alive
+ * while a lease lives on it, and it is closed once the last one leaves. Shared connections idle
+ * past `idleMs` are closed before the server's read timeout can drop them — unless a lease lives
+ * on them, in which case they send a heartbeat. A broken connection (closed, garbled, or silent
+ * past requestTimeoutMs) leaves the pool at once and is never handed out again.
  */
 export class ServerPool {
+  /** The shared set. */
   private readonly connections: Connection[] = [];
-  private opening: Promise<Connection> | undefined;
+  /** Connections holding leases outside the shared set (beyond the cap, or adopted with `share = false`). */
+  private readonly kept = new Set<Connection>();
+  /** The one attempt to open a shared connection, while it runs. */
+  private opening: Observable<Connection> | undefined;
   private openingCount = 0;
-  private readonly attempts = new Set<() => void>();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** Ends attempts still running when the pool closes. */
+  private readonly closing$ = new Subject<void>();
+  private sweeper: Subscription | undefined;
   private closed = false;
-  private readonly contended = new Map<string, number>();
 
   /** `host:port` of this pool's server (built once: every event and release report names it). */
   readonly server: string;
 
   constructor(private readonly settings: PoolSettings) {
     this.server = `${settings.host}:${settings.port}`;
-  }
-
-  /**
-   * Whether the server said `key` was busy within the last second (a try-lock refused, or an
-   * enqueue queued): its next acquisition then joins the queue at once, saving the try-lock
-   * round trip a busy key would refuse anyway. `now`: the caller's reading of the clock, if it
-   * has just taken one.
-   */
-  isContended(key: string, now = this.settings.now()): boolean {
-    const at = this.contended.get(key);
-    if (at === undefined) return false;
-    if (now - at < CONTENDED_MS) return true;
-    this.contended.delete(key);
-    return false;
-  }
-
-  /** Records the outcome of an acquisition attempt on `key` for {@link isContended}. */
-  setContended(key: string, contended: boolean): void {
-    if (!contended) {
-      this.contended.delete(key);
-      return;
-    }
-    // A key already marked keeps its place (set() updates in place; delete-then-set would leave a
-    // hole per call and rehash the map every few calls): the bound evicts the oldest marked first.
-    if (this.contended.has(key)) {
-      this.contended.set(key, this.settings.now());
-      return;
-    }
-    if (this.contended.size >= CONTENDED_KEYS) this.contended.delete(this.contended.keys().next().value!);
-    this.contended.set(key, this.settings.now());
   }
 
   /** Emits a connection for non-blocking requests, then completes. */
@@ -126,27 +97,41 @@ export class ServerPool {
     return undefined;
   }
 
-  /** Takes a dedicated connection back into the shared set (if it is still usable). */
-  adopt(conn: Connection, _share = true): void {
+  /**
+   * Takes a lent connection back. With `share` (the default) it joins the shared set if that has
+   * room; otherwise, or with `share = false`, a connection holding a lease is kept alive outside
+   * the set (never handed out; closed when its last lease leaves) and one holding none is closed.
+   * A broken connection, or any after {@link close}, is closed once no lease lives on it.
+   */
+  adopt(conn: Connection, share = true): void {
     if (!conn.open || this.closed) {
+      this.kept.delete(conn);
       if (conn.holds === 0) conn.close();
       return;
     }
-    if (conn.holds === 0 && this.connections.length >= this.settings.maxShared) {
-      conn.close();
+    if (this.connections.includes(conn)) return;
+    if (share && this.connections.length < this.settings.maxShared) {
+      this.kept.delete(conn);
+      this.connections.push(conn);
+    } else if (conn.holds > 0) {
+      this.kept.add(conn);
+    } else {
+      this.kept.delete(conn);
+      conn.close(share ? 'closed: the pool has maxSharedConnections already' : 'closed: no lease lives on it');
       return;
     }
-    if (!this.connections.includes(conn)) this.connections.push(conn);
     this.ensureSweeper();
   }
 
-  /** Closes every connection (after flushing writes). */
+  /** Closes every connection (after flushing writes) and ends attempts still opening. */
   close(): void {
     this.closed = true;
-    for (const cancel of [...this.attempts]) cancel();
-    this.attempts.clear();
+    this.closing$.next();
+    this.closing$.complete();
     for (const conn of this.connections.splice(0)) conn.close();
-    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    for (const conn of [...this.kept]) conn.close();
+    this.kept.clear();
+    this.sweeper?.unsubscribe();
     this.sweeper = undefined;
   }
 
@@ -173,41 +158,27 @@ export class ServerPool {
 
   /** Opens a connection that joins the shared set; concurrent callers share one attempt. */
   private openShared(): Observable<Connection> {
-    if (this.opening === undefined) {
-      let resolve!: (conn: Connection) => void;
-      let reject!: (error: unknown) => void;
-      const opening = new Promise<Connection>((yes, no) => {
-        resolve = yes;
-        reject = no;
-      });
-      this.opening = opening;
-      // Cleared the moment the attempt ends, not a microtask later: a caller finding the pool busy
-      // right after a connection opened must start the next one, not be handed this one again.
-      const clear = (): void => {
-        if (this.opening === opening) this.opening = undefined;
-      };
-      const attempt = this.open().subscribe({
+    if (this.opening !== undefined) return this.opening;
+    // Cleared the moment the attempt ends, before its subscribers hear of it: a caller finding
+    // the pool busy right after a connection opened must start the next one, not get this one again.
+    const clear = (): void => {
+      if (this.opening === opening) this.opening = undefined;
+    };
+    const opening: Observable<Connection> = this.open().pipe(
+      takeUntil(this.closing$),
+      throwIfEmpty(() => new ConnectionError(`connect to ${this.server} abandoned: the client is closing`, { server: this.server, command: 'connect' })),
+      tap({
         next: (conn) => {
           clear();
           this.adopt(conn);
-          resolve(conn);
         },
-        error: (error: unknown) => {
-          clear();
-          reject(error);
-        },
-      });
-      // An attempt outlives the caller that started it (others may wait on it); close() ends it.
-      const cancel = (): void => {
-        attempt.unsubscribe();
-        clear();
-        reject(new ConnectionError(`connect to ${this.server} abandoned: the client is closing`, { server: this.server, command: 'connect' }));
-      };
-      this.attempts.add(cancel);
-      attempt.add(() => this.attempts.delete(cancel));
-      return from(opening);
-    }
-    return from(this.opening);
+        error: clear,
+      }),
+      // An attempt outlives the callers that started it (others may come to wait on it); close() ends it.
+      share({ resetOnRefCountZero: false }),
+    );
+    this.opening = opening;
+    return opening;
   }
 
   private open(): Observable<Connection> {
@@ -227,8 +198,10 @@ export class ServerPool {
           uncount();
           this.settings.onEvent({ type: 'connected', server: this.server });
           conn.onClose((error) => {
+            // Broken or closed: never handed out again.
             const index = this.connections.indexOf(conn);
             if (index !== -1) this.connections.splice(index, 1);
+            this.kept.delete(conn);
             this.settings.onEvent({ type: 'disconnected', server: this.server, error });
           });
           if (this.closed) {
@@ -256,24 +229,45 @@ export class ServerPool {
   }
 
   private ensureSweeper(): void {
-    if (this.sweeper !== undefined) return;
-    this.sweeper = setInterval(() => this.sweep(), Math.max(10, this.settings.idleMs / 4));
-    this.sweeper.unref();
+    if (this.sweeper !== undefined || this.closed) return;
+    const every = Math.max(10, this.settings.idleMs / 4);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const pool = this;
+    // One action re-arming itself while there is something to sweep.
+    this.sweeper = this.settings.scheduler.schedule(function (this: SchedulerAction<unknown>) {
+      if (pool.sweep()) this.schedule(undefined, every);
+      else pool.sweeper = undefined;
+    }, every);
   }
 
-  private sweep(): void {
-    const now = this.settings.now();
+  /** Closes idle connections and heartbeats idle ones holding leases; false when nothing is left to watch. */
+  private sweep(): boolean {
+    const now = this.settings.scheduler.now();
+    const idleMs = this.settings.idleMs;
     for (const conn of [...this.connections]) {
-      if (!conn.open || now - conn.lastSentAt < this.settings.idleMs) continue;
-      if (conn.holds > 0) conn.send(pingRequest(), () => undefined);
-      else if (conn.inFlight === 0) {
-        this.connections.splice(this.connections.indexOf(conn), 1);
-        conn.close('closed after being idle');
+      if (conn.inFlight > 0) continue;
+      // Draining (the server will close it): out of the set once no lease lives on it.
+      if (!conn.open) {
+        if (conn.holds === 0) this.drop(conn, 'closed: the server is shutting down');
+        continue;
       }
+      if (now - conn.lastSentAt < idleMs) continue;
+      if (conn.holds > 0) conn.heartbeat();
+      else this.drop(conn, 'closed after being idle');
     }
-    if (this.connections.length === 0 && this.sweeper !== undefined) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
+    for (const conn of [...this.kept]) {
+      if (conn.inFlight > 0) continue;
+      if (conn.holds === 0) {
+        this.kept.delete(conn);
+        conn.close('closed: its last lease left');
+      } else if (conn.open && now - conn.lastSentAt >= idleMs) conn.heartbeat();
     }
+    return this.connections.length > 0 || this.kept.size > 0;
+  }
+
+  private drop(conn: Connection, reason: string): void {
+    const index = this.connections.indexOf(conn);
+    if (index !== -1) this.connections.splice(index, 1);
+    conn.close(reason);
   }
 }

@@ -113,6 +113,24 @@ export const checkedAlready = Object.freeze({
   wait: (key: string, timeoutS: number, semaphore: boolean): Request => request(semaphore ? 'semWait' : 'wait', key, String(timeoutS), 'grant', timeoutS > 0),
 });
 
+/** Commands whose key line is a placeholder (`_`): no key is named in what is said about them. */
+const KEYLESS: ReadonlySet<CommandName> = new Set<CommandName>(['auth', 'stats', 'ping']);
+
+/** The key a request is about, or `undefined` for a keyless command (`auth`, `stats`, `ping`). */
+export function keyOf(request: Request): string | undefined {
+  return KEYLESS.has(request.name) ? undefined : request.key;
+}
+
+/**
+ * How long (ms) the server may legitimately hold a blocking request before answering: its
+ * timeout, the first field of its argument. 0 for a request that never blocks.
+ */
+export function blockingMs(request: Request): number {
+  if (!request.blocking) return 0;
+  const seconds = Number.parseInt(request.arg, 10);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
 /** `auth _ token`: must be the first request when the server has a token. */
 export function authRequest(token: string): Request {
   return request('auth', '_', checkToken(token, 'authToken'), 'ok');

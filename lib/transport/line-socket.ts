@@ -30,14 +30,15 @@ export interface LineSocket {
   /** True until the socket is closed from either side. */
   readonly open: boolean;
   /**
-   * Writes text as is (frame it with `encodeRequest`). Texts sent in one tick are joined and
-   * written once at its end; with `now`, the text (and whatever was queued before it) is
-   * written at once instead — one write call each time, so keep it for a request whose
-   * latency matters more than batching (the client uses it for a lone request on an idle
-   * connection only).
+   * Writes text as is (frame it with `encodeRequest`). Texts sent in one tick leave in one
+   * write at its end (the socket is corked until then), so callers never decide batching.
    */
-  send(text: string, now?: boolean): void;
-  /** Ends the socket after pending writes are flushed. Idempotent; never throws. */
+  send(text: string): void;
+  /**
+   * Ends the socket gracefully: pending writes are flushed, then the write side is ended (FIN),
+   * and the socket is destroyed only when the peer closes, on an error, or after a grace period
+   * (2 s) — never before what was written has had its chance to leave. Idempotent; never throws.
+   */
   close(): void;
   /** Destroys the socket at once, dropping pending writes. Idempotent; never throws. */
   destroy(): void;
@@ -69,13 +70,14 @@ const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Opens a TCP (or TLS) socket and emits it once as a {@link LineSocket} when it is ready
- * (connected, and for TLS, handshaken and verified). Unsubscribing destroys it.
+ * (connected, and for TLS, handshaken and verified). Unsubscribing destroys it — unless
+ * `close()` was called first, which then finishes as a graceful close.
  *
  * @example
  * ```ts
  * connectLineSocket({ host: '127.0.0.1', port: 6388 }).subscribe((s) => {
  *   s.lines$.subscribe((line) => console.log(line));
- *   s.send('stats\n_\n\n');
+ *   s.send('ping\n_\n\n');
  * });
  * ```
  */
@@ -103,16 +105,16 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     const decoder = new LineDecoder(options.maxLineBytes ?? DEFAULT_MAX_REPLY_BYTES);
     let ready = false;
     let open = true;
-    // Requests sent in one tick are joined into one string and written once: one syscall, and
-    // no writev of many small chunks.
-    let queued = '';
-    let flushScheduled = false;
-    const flush = (closing = false): void => {
-      flushScheduled = false;
-      const text = queued;
-      queued = '';
-      if (text !== '' && (open || closing) && !socket.destroyed) socket.write(text);
+    // Writes of one tick leave together: the socket is corked at the first and uncorked at the
+    // end of the tick (Node then hands every chunk to one writev).
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
     };
+    // Set by close(): the end is under way and only the grace timer, an error or the peer ends it.
+    let closing = false;
+    let graceTimer: NodeJS.Timeout | undefined;
 
     let listener: LineListener | undefined;
     // The end of the socket is told once: the listener is detached as it is told.
@@ -163,6 +165,7 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     });
     socket.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       const wasOpen = open;
       open = false;
       if (!ready) {
@@ -180,28 +183,24 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
       get open() {
         return open && !socket.destroyed;
       },
-      send(text: string, now = false): void {
+      send(text: string): void {
         if (!open || socket.destroyed) return;
-        if (now) {
-          // Anything queued earlier in this tick goes first, in the same write; a flush already
-          // scheduled then finds nothing left. No flush is scheduled for this one.
-          const all = queued + text;
-          queued = '';
-          socket.write(all);
-          return;
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
         }
-        if (!flushScheduled) {
-          flushScheduled = true;
-          process.nextTick(flush, false);
-        }
-        queued += text;
+        socket.write(text);
       },
       close(): void {
-        if (socket.destroyed) return;
+        if (closing || socket.destroyed) return;
         open = false;
-        if (queued !== '') flush(true);
+        closing = true;
+        // end() flushes what is corked and queued before the FIN; the timer bounds a peer that
+        // never reads (a full send buffer over a partition) or never closes its side.
         socket.end();
-        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+        graceTimer.unref();
       },
       destroy(): void {
         open = false;
@@ -222,7 +221,8 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
     return () => {
       clearTimeout(timer);
       open = false;
-      socket.destroy();
+      // A graceful close owns the socket's end from here: the grace timer, an error or the peer finishes it.
+      if (!closing) socket.destroy();
     };
   });
 }

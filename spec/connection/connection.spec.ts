@@ -5,6 +5,10 @@ import { ConnectionError, LineSocket, connectLineSocket } from '../../lib/index.
 import { enqueueRequest, lockRequest, releaseRequest, waitRequest } from '../../lib/protocol/commands';
 import type { Reply } from '../../lib/protocol/replies';
 import type { DflockdError } from '../../lib/errors';
+import { monotonicScheduler } from '../../lib/scheduler';
+
+/** Connection settings with a fixed clock reading (timers still real, unreferenced). */
+const at = (now: number, server = 'test:1') => ({ server, scheduler: { now: () => now, schedule: monotonicScheduler.schedule }, requestTimeoutMs: 10_000 });
 
 /** A LineSocket of our own making, with no `listen`: the Connection must read it through lines$. */
 function subjectSocket(): { socket: LineSocket; lines: Subject<string>; sent: string[] } {
@@ -34,15 +38,15 @@ function outcome(): { promise: Promise<Outcome>; callback: (error: DflockdError 
 }
 
 describe('Connection.sendPair (an enqueue and its wait in one write)', () => {
-  it('writes both requests in one send, `now` passed through, and answers them in order', async () => {
+  it('writes both requests in one send and answers them in order', async () => {
     const { socket, lines } = subjectSocket();
-    const writes: Array<[string, boolean | undefined]> = [];
-    socket.send = (text, now) => void writes.push([text, now]);
-    const conn = new Connection(socket, 'test:1', () => 42);
+    const writes: string[] = [];
+    socket.send = (text) => void writes.push(text);
+    const conn = new Connection(socket, at(42));
     const first = outcome();
     const second = outcome();
-    expect(conn.sendPair(enqueueRequest('k', 9), first.callback, waitRequest('k', 5), second.callback, true)).toBe(42);
-    expect(writes).toEqual([['e\nk\n9\nw\nk\n5\n', true]]);
+    expect(conn.sendPair(enqueueRequest('k', 9), first.callback, waitRequest('k', 5), second.callback)).toBe(42);
+    expect(writes).toEqual(['e\nk\n9\nw\nk\n5\n']);
     expect(conn.inFlight).toBe(2);
     lines.next('queued');
     lines.next('ok tok 9');
@@ -54,7 +58,7 @@ describe('Connection.sendPair (an enqueue and its wait in one write)', () => {
 
   it('on a closed connection, fails both (asynchronously) and writes nothing', async () => {
     const { socket, sent } = subjectSocket();
-    const conn = new Connection(socket, 'test:1', () => 0);
+    const conn = new Connection(socket, at(0));
     conn.close();
     const first = outcome();
     const second = outcome();
@@ -83,7 +87,7 @@ describe('Connection.sendPair (an enqueue and its wait in one write)', () => {
 describe('Connection over a LineSocket without the direct listener (lines$ path)', () => {
   it('matches replies to requests in order', async () => {
     const { socket, lines, sent } = subjectSocket();
-    const conn = new Connection(socket, 'test:1', () => 0);
+    const conn = new Connection(socket, at(0));
     const first = outcome();
     const second = outcome();
     conn.send(lockRequest('k', 0), first.callback);
@@ -98,7 +102,7 @@ describe('Connection over a LineSocket without the direct listener (lines$ path)
 
   it('fails what is pending when the lines end', async () => {
     const { socket, lines } = subjectSocket();
-    const conn = new Connection(socket, 'test:1', () => 0);
+    const conn = new Connection(socket, at(0));
     const pending = outcome();
     conn.send(lockRequest('k', 5), pending.callback);
     lines.complete();
@@ -152,9 +156,9 @@ describe('Connection over a socket from connectLineSocket', () => {
     const { socket, end } = await openSocket();
     const seen: string[] = [];
     const subscription = socket.lines$.subscribe((line) => seen.push(line));
-    const conn = new Connection(socket, socket.remote, () => 0);
+    const conn = new Connection(socket, at(0, socket.remote));
     const reply = outcome();
-    conn.send(releaseRequest('k', 'tok'), reply.callback, true);
+    conn.send(releaseRequest('k', 'tok'), reply.callback);
     expect(await reply.promise).toEqual({ error: undefined, reply: { kind: 'ok' } });
     expect(seen).toEqual(['ok']);
     subscription.unsubscribe();
@@ -167,7 +171,7 @@ describe('Connection over a socket from connectLineSocket', () => {
     const ended = new Promise<void>((resolve) => socket.lines$.subscribe({ complete: resolve, error: () => resolve() }));
     for (const s of peers) s.destroy();
     await ended;
-    const conn = new Connection(socket, socket.remote, () => 0);
+    const conn = new Connection(socket, at(0, socket.remote));
     expect(conn.open).toBe(false);
     const pending = outcome();
     conn.send(releaseRequest('k', 'tok'), pending.callback);

@@ -3,6 +3,7 @@ import { firstValueFrom } from 'rxjs';
 import type { Connection } from '../../lib/connection/connection';
 import { PoolEvent, ServerPool } from '../../lib/connection/pool';
 import { pingRequest } from '../../lib/protocol/commands';
+import { monotonicScheduler } from '../../lib/scheduler';
 
 /**
  * A server that accepts and never answers: requests stay in flight, so the pool's choice of
@@ -37,7 +38,8 @@ describe('ServerPool: when shared connections multiply', () => {
       host: '127.0.0.1',
       port: server.port,
       connectTimeoutS: 5,
-      now: () => performance.now(),
+      scheduler: monotonicScheduler,
+      requestTimeoutMs: 60_000,
       idleMs: 60_000,
       maxShared: 16,
       onEvent: (event: PoolEvent) => {
@@ -88,7 +90,7 @@ describe('ServerPool: when shared connections multiply', () => {
   });
 
   it('never opens more than maxShared', async () => {
-    const small = new ServerPool({ host: '127.0.0.1', port: server.port, connectTimeoutS: 5, now: () => performance.now(), idleMs: 60_000, maxShared: 1, onEvent: () => undefined });
+    const small = new ServerPool({ host: '127.0.0.1', port: server.port, connectTimeoutS: 5, scheduler: monotonicScheduler, requestTimeoutMs: 60_000, idleMs: 60_000, maxShared: 1, onEvent: () => undefined });
     try {
       const only = await firstValueFrom(small.shared());
       for (let i = 0; i < 40; i++) {

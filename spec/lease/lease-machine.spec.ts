@@ -531,7 +531,7 @@ describe('a renew ratio close to 1', () => {
     const step = startLease('k', { token: 't', leaseS: 5, sentAt: 0, now: 10 }, timing);
     const held = step.state as { renewAt: number; deadline: number };
     expect(held.renewAt).toBeLessThan(held.deadline);
-    const tick = leaseStep('k', step.state, { type: 'tick', now: held.renewAt }, timing);
+    const tick = leaseStep('k', live(step.state), { type: 'tick', now: held.renewAt }, timing);
     expect(tick.effects.map((e) => e.type)).toContain('send-renew');
     expect(tick.state.phase).toBe('renewing');
   });

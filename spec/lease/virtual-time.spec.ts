@@ -1,4 +1,5 @@
 import { Observable, VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { AcquireTimeoutError, ConnectionError } from '../../lib/errors.js';
 import type { Connection } from '../../lib/connection/connection.js';
 import type { ServerPool } from '../../lib/connection/pool.js';
 import type { LockEvent } from '../../lib/lease/events.js';
@@ -24,9 +25,9 @@ interface Rig {
   lock(key: string, options?: { leaseTtlS?: number; acquireTimeoutS?: number }, twoPhase?: TwoPhaseControl): Observable<LockEvent>;
 }
 
-function rig(): Rig {
+function rig(requestTimeoutMs = 10_000): Rig {
   const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
-  const { socket, conn } = memoryConnection(scheduler);
+  const { socket, conn } = memoryConnection(scheduler, requestTimeoutMs);
   // One connection serves every purpose: the pool's choices are not what these specs are about.
   const pool = {
     server: 'memory:1',
@@ -40,7 +41,7 @@ function rig(): Rig {
     acquisition: {
       scheduler,
       timing: { renewRatio: 0.5, heartbeatMs: IDLE_MS * 0.6, idleTimeoutMs: IDLE_MS },
-      requestTimeoutMs: 10_000,
+      requestTimeoutMs,
       dedicatedConnections: false,
       queuedHeartbeatMs: IDLE_MS * 0.4,
     },
@@ -49,6 +50,8 @@ function rig(): Rig {
     idleTimeoutMs: IDLE_MS,
     emitted: () => undefined,
     report: (r) => reports.push(r),
+    // No renewal brought forward at random: every wake-up at its exact virtual time.
+    jitter: () => 0,
   };
   const contended = new ContendedKeys(() => scheduler.now());
   return {
@@ -152,14 +155,41 @@ test('two-phase: while queued and not waiting, the connection sends a heartbeat 
   expect(status).toBe('queued');
   expect(r.events.map((e) => e.event.type)).toEqual(['queued']);
   const every = IDLE_MS * 0.4;
-  r.advanceTo(every * 3 + 1);
-  expect(r.socket.requests.slice(1)).toEqual(['ping _', 'ping _', 'ping _']);
-  r.socket.reply('ok');
-  r.socket.reply('ok');
-  r.socket.reply('ok');
+  for (let i = 1; i <= 3; i++) {
+    r.advanceTo(every * i);
+    expect(r.socket.requests).toHaveLength(1 + i);
+    expect(r.socket.requests.at(-1)).toBe('ping _');
+    r.socket.reply('ok'); // answered: the connection's watchdog stays quiet
+  }
   startWait!(5);
   expect(r.socket.requests.at(-1)).toBe('w k 5');
   r.advanceTo(every * 6);
   // Waiting: no more heartbeats (the `w` blocks the server's reader anyway).
   expect(r.socket.requests.filter((q) => q.startsWith('ping'))).toHaveLength(3);
+});
+
+test("nobody answers a try-lock: the connection's ConnectionError at requestTimeoutS, never an AcquireTimeoutError", () => {
+  const r = rig(2_000);
+  let failure: unknown;
+  r.lock('k').subscribe({ error: (e: unknown) => (failure = e) });
+  r.advanceTo(1_999);
+  expect(failure).toBeUndefined();
+  r.advanceTo(2_000);
+  expect(failure).toBeInstanceOf(ConnectionError);
+  expect(failure).not.toBeInstanceOf(AcquireTimeoutError);
+  expect((failure as Error).message).toMatch(/requestTimeoutS=2/);
+  expect(r.socket.closed).toBe('destroyed');
+});
+
+test('a renewal unanswered for requestTimeoutS: the connection is declared broken and its lease lost as disconnected, before the lease deadline', () => {
+  const r = rig(2_000);
+  record(r, r.lock('k', { leaseTtlS: 60 }));
+  r.socket.reply(`ok ${TOKEN} 60`);
+  // Renewals every 60% of the 23 s idle timeout; the claim ends at the idle timeout (22.54 s).
+  r.advanceTo(13_825);
+  expect(r.socket.requests.at(-1)).toBe(`n k ${TOKEN} 60`);
+  r.advanceTo(13_800 + 2_000);
+  expect(r.events.at(-1)?.event).toMatchObject({ type: 'lost', reason: 'disconnected' });
+  expect((r.events.at(-1)!.event as { error?: unknown }).error).toBeInstanceOf(ConnectionError);
+  expect(r.socket.closed).toBe('destroyed');
 });
