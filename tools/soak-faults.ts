@@ -10,15 +10,18 @@ export interface FaultSchedule {
   readonly seconds: number;
   /** The lease the clients use (s): black-holes stay well below it. */
   readonly leaseS: number;
+  /** A long black-hole (one connection, both ways) lasts this long: past the clients' reply watchdog. */
+  readonly longBlackholeMs: number;
 }
 
 /**
  * Injects faults through `proxy` until `stopped` aborts or the fault budget is spent: latency
  * spikes (20–300 ms), black-holes and resets, each on one random connection or (15 %) on all,
  * in a random direction. Latency and black-holes last 100 ms up to ¾ of the lease (at most
- * 1.5 s), then heal. Black-holes stay shorter than the lease and the server's read timeout:
- * longer partitions are the subject of dedicated specs (spec/reliability), not of this
- * randomized run. `sleep` must resolve early when `stopped` aborts.
+ * 1.5 s), then heal. These black-holes stay shorter than the lease and the server's read
+ * timeout; one fault in twenty is a long black-hole of `longBlackholeMs` on one connection,
+ * past the clients' reply watchdog but inside the server's read timeout. `sleep` must resolve
+ * early when `stopped` aborts.
  */
 export async function injectFaults(
   proxy: FaultProxy,
@@ -36,11 +39,20 @@ export async function injectFaults(
     const live = proxy.connections;
     if (stopped.aborted || live.length === 0) continue;
     const targets = rng() < 0.15 ? live : [pick(live)];
-    const kind = pick<FaultKind>(['latency', 'latency', 'blackhole', 'blackhole', 'reset']);
+    // One fault in twenty is a black-hole that outlasts the reply watchdog: that connection's
+    // leases must be lost as disconnected, and only that connection's.
+    const kind = rng() < 0.05 ? 'long-blackhole' : pick<FaultKind>(['latency', 'latency', 'blackhole', 'blackhole', 'reset']);
     const direction = pick(['both', 'toServer', 'toClient'] as const);
     counts[kind]++;
     if (kind === 'reset') {
       for (const c of targets) c.reset();
+      continue;
+    }
+    if (kind === 'long-blackhole') {
+      const c = targets[0]!;
+      c.blackhole();
+      await sleep(schedule.longBlackholeMs);
+      c.heal();
       continue;
     }
     if (kind === 'latency') {

@@ -28,7 +28,7 @@ export interface SoakOptions {
 }
 
 /** The kinds of fault the injector uses. */
-export type FaultKind = 'latency' | 'blackhole' | 'reset';
+export type FaultKind = 'latency' | 'blackhole' | 'long-blackhole' | 'reset';
 
 /** What a run did and found. */
 export interface SoakSummary {
@@ -48,6 +48,10 @@ export interface SoakSummary {
   readonly errors: Record<string, number>;
   readonly faults: Record<FaultKind, number>;
   readonly losses: Record<LostReason, number>;
+  /** Rounds with the short lease and with the long one (both share each client's connections). */
+  readonly leases: { readonly short: number; readonly long: number };
+  /** Leases lost as `disconnected` although their connection showed no failure of its own (must be none). */
+  readonly neighbourLosses: readonly string[];
   /** Largest `lost` time minus the holder's local deadline (ms; ≤ 0 means on time). */
   readonly maxLossLatenessMs: number;
   readonly historyEvents: number;
@@ -73,7 +77,9 @@ export function formatSummary(s: SoakSummary): string {
     `acquisitions: ${s.acquisitions}, renewals ${s.renewals}, releases ${s.releases.confirmed} confirmed / ${s.releases.failed} failed`,
     `not acquired: timeouts ${s.timeouts}; errors: ${kv(s.errors)}`,
     `faults:       ${kv(s.faults)} (total ${Object.values(s.faults).reduce((a, b) => a + b, 0)})`,
+    `leases:       short ${s.leases.short}, long ${s.leases.long}`,
     `losses:       ${kv(s.losses)}; latest lost vs local deadline: ${s.maxLossLatenessMs.toFixed(1)} ms`,
+    `neighbours:   ${s.neighbourLosses.length === 0 ? 'no lease lost for another lease\'s trouble' : s.neighbourLosses.slice(0, 20).join('; ')}`,
     `history:      ${s.historyEvents} events`,
     `violations:   ${s.violations.length}`,
     ...s.violations.slice(0, 20).map((v) => `  - ${v.message}`),

@@ -1,15 +1,18 @@
 /**
  * Soak test: N clients contend for a few locks and one semaphore through a FaultProxy that
- * injects seeded random faults (latency spikes, short black-holes, resets), against an embedded
- * DflockdTestServer with a short lease. Every acquired / renewed / lost / release is recorded
- * and checked for mutual exclusion (tools/history.ts); at the end the server must hold nothing
- * and the clients must have left no socket or timer behind.
+ * injects seeded random faults (latency spikes, short and long black-holes, resets), against an
+ * embedded DflockdTestServer. Short and long leases share each client's pipelined connections.
+ * Every acquired / renewed / lost / release is recorded and checked for mutual exclusion
+ * (tools/history.ts) and for neighbour losses (a lease lost as `disconnected` although nothing
+ * was wrong with its connection: no watchdog verdict, no close by the server, no socket error —
+ * which is what one lease's trouble destroying a shared connection would look like); at the end
+ * the server must hold nothing and the clients must have left no socket or timer behind.
  *
  * ```sh
  * npm run soak -- --seconds 300 --seed 1 [--clients 8] [--keys 3]
  * ```
  *
- * Exits 1 on any violation, leftover or leak.
+ * Exits 1 on any violation, neighbour loss, leftover or leak.
  */
 import type { Observable } from 'rxjs';
 import { DflockdClient, DistributedLock, type ClientEvent, type LockEvent, type LostReason } from 'dflockd-rx';
@@ -25,6 +28,12 @@ export type { FaultKind, SoakOptions, SoakSummary };
 
 /** The server's read timeout (s): long enough that no fault here makes it drop a live connection. */
 const READ_TIMEOUT_S = 5;
+/** Each client's reply watchdog (s): the long black-holes outlast it, the short ones do not. */
+const REQUEST_TIMEOUT_S = 1.5;
+/** A long lease next to the short one (s): its claim is bounded by the read timeout, its renewals share the connection. */
+const LONG_LEASE_S = 30;
+/** What a connection's own failure says (see Connection): any other `disconnected` loss is a neighbour loss. */
+const CONNECTION_EVIDENCE = /requestTimeoutS|closed by the server|failed:|not a dflockd reply|with no request pending|the client (is|was) clos/;
 /** Time allowed, after the run, for the server to forget everything (bounded polling). */
 const DRAIN_MS = 8_000;
 
@@ -52,9 +61,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     releaseFailed: 0,
     timeouts: 0,
     errors: {} as Record<string, number>,
-    faults: { latency: 0, blackhole: 0, reset: 0 } as Record<FaultKind, number>,
+    faults: { latency: 0, blackhole: 0, 'long-blackhole': 0, reset: 0 } as Record<FaultKind, number>,
     losses: { expired: 0, disconnected: 0, deadline: 0, 'server-shutdown': 0 } as Record<LostReason, number>,
+    leases: { short: 0, long: 0 },
   };
+  const neighbourLosses: string[] = [];
   const started = performance.now();
   const endAt = started + options.seconds * 1000;
   // Everything waiting on a timer listens to this: at the end, holds and gaps are cut short.
@@ -86,6 +97,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         return;
       case 'lost':
         counts.losses[event.reason]++;
+        if (event.reason === 'disconnected' && !CONNECTION_EVIDENCE.test(event.error?.message ?? '')) {
+          neighbourLosses.push(`${client} lost "${event.key}" as disconnected with no fault of its connection: ${event.error?.message ?? 'no error'}`);
+        }
         history.push({ client, key: event.key, kind: 'lost', token: event.token, t });
         return;
       case 'released':
@@ -109,7 +123,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     const name = `c${index}`;
     const rng = mulberry32(options.seed * 1_000_003 + index + 1);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-    const client = new DflockdClient({ servers: [['127.0.0.1', proxyPort]], serverIdleTimeoutS: READ_TIMEOUT_S, connectTimeoutS: 2 });
+    const client = new DflockdClient({ servers: [['127.0.0.1', proxyPort]], serverIdleTimeoutS: READ_TIMEOUT_S, connectTimeoutS: 2, requestTimeoutS: REQUEST_TIMEOUT_S });
     clients.push(client);
     client.events$.subscribe((event) => record(name, event));
     const released = (key: string, token: string): void => {
@@ -119,9 +133,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       const kind = pick<RoundKind>(['lock', 'lock', 'semaphore', 'withLock', 'facade']);
       const key = kind === 'semaphore' ? semKey : pick(lockKeys);
       const acquireTimeoutS = pick([0, 1, 1, 2, 3]);
-      // Mostly short holds; some outlive the lease several times over, so renewals run under faults.
+      // A third of the leases are long: they share connections with the short ones, whose late
+      // renewals must never cost them their lease.
+      const long = rng() < 0.33;
+      counts.leases[long ? 'long' : 'short']++;
+      // Mostly short holds; some outlive the (short) lease several times over, so renewals run under faults.
       const holdMs = rng() < 0.8 ? rng() * 300 : rng() * leaseS * 2500;
-      const lockOptions = { acquireTimeoutS, leaseTtlS: leaseS };
+      const lockOptions = { acquireTimeoutS, leaseTtlS: long ? LONG_LEASE_S : leaseS };
       counts.operationsByKind[kind]++;
       try {
         if (kind === 'lock' || kind === 'semaphore') {
@@ -210,7 +228,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   }, 1_000);
   progress.unref();
 
-  await Promise.all([options.faults === false ? Promise.resolve() : injectFaults(proxy, { seed: options.seed, seconds: options.seconds, leaseS }, sleep, stop.signal, counts.faults), ...Array.from({ length: options.clients }, (_, i) => clientLoop(i))]);
+  const schedule = { seed: options.seed, seconds: options.seconds, leaseS, longBlackholeMs: REQUEST_TIMEOUT_S * 1000 * 2 };
+  await Promise.all([options.faults === false ? Promise.resolve() : injectFaults(proxy, schedule, sleep, stop.signal, counts.faults), ...Array.from({ length: options.clients }, (_, i) => clientLoop(i))]);
   clearTimeout(endTimer);
   clearInterval(progress);
   stop.abort();
@@ -245,6 +264,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     errors: counts.errors,
     faults: counts.faults,
     losses: counts.losses,
+    leases: counts.leases,
+    neighbourLosses,
     maxLossLatenessMs: lateness.length === 0 ? 0 : Math.max(...lateness),
     historyEvents: history.length,
     violations,
@@ -282,7 +303,7 @@ async function main(): Promise<void> {
   }
   const summary = await runSoak({ ...options, log: (line) => console.log(line) });
   console.log(formatSummary(summary));
-  const ok = summary.violations.length === 0 && summary.leftovers.length === 0 && summary.leaks.length === 0;
+  const ok = summary.violations.length === 0 && summary.neighbourLosses.length === 0 && summary.leftovers.length === 0 && summary.leaks.length === 0;
   process.exitCode = ok ? 0 : 1;
 }
 

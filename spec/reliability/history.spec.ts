@@ -110,6 +110,9 @@ describe('the soak tool', () => {
     const summary = await runSoak({ seconds: 6, seed: 1, clients: 4, keys: 2 });
     const text = formatSummary(summary);
     expect(summary.violations.map((v) => v.message)).toEqual([]);
+    expect(summary.neighbourLosses).toEqual([]);
+    expect(summary.leases.long).toBeGreaterThan(0);
+    expect(summary.leases.short).toBeGreaterThan(0);
     expect(summary.leftovers).toEqual([]);
     expect(summary.leaks).toEqual([]);
     expect(summary.acquisitions).toBeGreaterThan(5);
