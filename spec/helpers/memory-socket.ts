@@ -12,6 +12,8 @@ export class MemorySocket implements LineSocket {
   /** Every request written, as `verb key arg`, in order. */
   readonly requests: string[] = [];
   closed: 'open' | 'closed' | 'destroyed' = 'open';
+  /** Called with every request as it is written (a scripted server answers from here). */
+  onRequest: ((request: string) => void) | undefined;
   private buffered = '';
   private listener: LineListener | undefined;
   private readonly lines = new Subject<string>();
@@ -27,7 +29,11 @@ export class MemorySocket implements LineSocket {
     const lines = this.buffered.split('\n');
     this.buffered = lines.pop()!;
     // Requests are 3 lines: keep any partial one for the next write.
-    while (lines.length >= 3) this.requests.push(lines.splice(0, 3).join(' ').trimEnd());
+    while (lines.length >= 3) {
+      const request = lines.splice(0, 3).join(' ').trimEnd();
+      this.requests.push(request);
+      this.onRequest?.(request);
+    }
     if (lines.length > 0) this.buffered = lines.join('\n') + '\n' + this.buffered;
   }
 

@@ -40,6 +40,11 @@ export class Recorder {
     );
   }
 
+  /** Resolves once `n` events of `type` were seen; rejects if the stream errors first or after `ms`. */
+  count$(type: LockEvent['type'], n: number, ms = 10_000): Promise<void> {
+    return this.until(() => this.count(type) >= n, `${n} "${type}" events`, ms);
+  }
+
   /** Resolves with the error the stream ended with. */
   failure(ms = 10_000): Promise<unknown> {
     return this.until(() => this.error !== undefined, 'an error', ms, true).then(() => this.error);

@@ -25,7 +25,7 @@ interface Rig {
   lock(key: string, options?: { leaseTtlS?: number; acquireTimeoutS?: number }, twoPhase?: TwoPhaseControl): Observable<LockEvent>;
 }
 
-function rig(requestTimeoutMs = 10_000): Rig {
+function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
   const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
   const { socket, conn } = memoryConnection(scheduler, requestTimeoutMs);
   // One connection serves every purpose: the pool's choices are not what these specs are about.
@@ -40,14 +40,14 @@ function rig(requestTimeoutMs = 10_000): Rig {
   const context: LeaseContext = {
     acquisition: {
       scheduler,
-      timing: { renewRatio: 0.5, heartbeatMs: IDLE_MS * 0.6, idleTimeoutMs: IDLE_MS },
+      timing: { renewRatio: 0.5, heartbeatMs: idleMs * 0.6, idleTimeoutMs: idleMs },
       requestTimeoutMs,
       dedicatedConnections: false,
-      queuedHeartbeatMs: IDLE_MS * 0.4,
+      queuedHeartbeatMs: idleMs * 0.4,
     },
     held: { scheduler, wheel: new RenewScheduler(scheduler) },
-    heartbeatMs: IDLE_MS * 0.6,
-    idleTimeoutMs: IDLE_MS,
+    heartbeatMs: idleMs * 0.6,
+    idleTimeoutMs: idleMs,
     emitted: () => undefined,
     report: (r) => reports.push(r),
     // No renewal brought forward at random: every wake-up at its exact virtual time.
@@ -192,4 +192,42 @@ test('a renewal unanswered for requestTimeoutS: the connection is declared broke
   expect(r.events.at(-1)?.event).toMatchObject({ type: 'lost', reason: 'disconnected' });
   expect((r.events.at(-1)!.event as { error?: unknown }).error).toBeInstanceOf(ConnectionError);
   expect(r.socket.closed).toBe('destroyed');
+});
+
+/**
+ * A scripted server: grants every `l`, renews every `n` with the lease asked for, confirms every
+ * `r`, each answer `toServerMs` + `toClientMs` after the request (processed on arrival).
+ */
+function serve(r: Rig, toServerMs: number, toClientMs: number): { renewals: number[] } {
+  const renewals: number[] = [];
+  r.socket.onRequest = (request) => {
+    const [verb, , arg = ''] = request.split(' ');
+    const parts = request.split(' ');
+    const answer = verb === 'l' ? `ok ${TOKEN} ${arg === '0' ? parts[3] : arg}` : verb === 'n' ? `ok ${parts[3]}` : 'ok';
+    if (verb === 'n') renewals.push(r.scheduler.now());
+    r.scheduler.schedule(() => r.socket.reply(answer), toServerMs + toClientMs);
+  };
+  return { renewals };
+}
+
+test.each<readonly [string, number, number, number, number, number]>([
+  // label, lease s, server idle timeout s, → server ms, → client ms, expected renewal interval ms
+  ['read timeout 2 s, lease 10 s: renewals at the heartbeat (1.2 s), not at lease × ratio', 10, 2, 5, 5, 1_200],
+  ['200 ms each way on a 2 s lease: renewals every second, each 400 ms in flight', 2, 23, 200, 200, 1_000],
+  ['replies 600 ms late on a 3 s lease', 3, 23, 0, 600, 1_500],
+])('%s — 100 cycles on virtual time, never lost', (_label, leaseS, idleS, toServerMs, toClientMs, interval) => {
+  const r = rig(10_000, idleS * 1000);
+  const { renewals } = serve(r, toServerMs, toClientMs);
+  const sub = record(r, r.lock('k', { leaseTtlS: leaseS }));
+  r.advanceTo(interval * 100 + 500);
+  expect(r.events.map((e) => e.event.type).filter((t) => t !== 'renewed')).toEqual(['acquired']);
+  expect(r.events.filter((e) => e.event.type === 'renewed').length).toBeGreaterThanOrEqual(99);
+  // Each renewal follows the previous one's send by the interval (the wheel's 25 ms slot at most later).
+  for (let i = 1; i < renewals.length; i++) {
+    const gap = renewals[i]! - renewals[i - 1]!;
+    expect(gap).toBeGreaterThanOrEqual(interval);
+    expect(gap).toBeLessThanOrEqual(interval + 25);
+  }
+  sub.unsubscribe();
+  expect(r.socket.requests.at(-1)).toBe(`r k ${TOKEN}`);
 });
