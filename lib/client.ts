@@ -4,6 +4,7 @@ import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js
 import type { LockEvent, LostEvent } from './lease/events.js';
 import { LeaseContext, LeaseRegistry, LeaseReport, TwoPhaseControl, runLease } from './lease/lease-stream.js';
 import { ContendedKeys } from './lease/contended-keys.js';
+import { OwnReleases } from './lease/own-releases.js';
 import { RenewScheduler } from './lease/renew-scheduler.js';
 import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
 import { checkInteger, checkKey } from './protocol/validate.js';
@@ -47,6 +48,8 @@ export class DflockdClient implements AsyncDisposable {
   private readonly pools: ServerPool[];
   /** Per server (same index as the pools): the keys it recently called busy. */
   private readonly contended: ContendedKeys[];
+  /** Per server: this client's releases still on their way (a re-take follows its own release). */
+  private readonly ownReleases: OwnReleases[];
   private readonly eventsSubject = new Subject<ClientEvent>();
   /** Releases written and not yet answered, and who waits for them all to be (close()). */
   private releasesInFlight = 0;
@@ -89,6 +92,7 @@ export class DflockdClient implements AsyncDisposable {
         }),
     );
     this.contended = this.pools.map(() => new ContendedKeys(now));
+    this.ownReleases = this.pools.map(() => new OwnReleases());
     const heartbeatMs = this.options.serverIdleTimeoutS * 1000 * RENEW_SHARE;
     const idleTimeoutMs = this.options.serverIdleTimeoutS * 1000;
     this.leaseContext = {
@@ -208,7 +212,7 @@ export class DflockdClient implements AsyncDisposable {
         subscriber.error(error);
         return undefined;
       }
-      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, twoPhase, released });
+      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, ownReleases: this.ownReleases[server]!, twoPhase, released });
     });
   }
 

@@ -8,6 +8,7 @@ import type { ResolvedLockOptions } from '../options.js';
 import { Request, checkedAlready as wire } from '../protocol/commands.js';
 import type { Reply } from '../protocol/replies.js';
 import type { ContendedKeys } from './contended-keys.js';
+import type { OwnReleases } from './own-releases.js';
 import { LeaseTiming, claimLength } from './lease-machine.js';
 
 /** A lock (or slot) granted on `conn` by a request written at `sentAt`. */
@@ -64,6 +65,8 @@ export interface AcquisitionParams {
   readonly pool: ServerPool;
   /** The keys this server recently said were busy. */
   readonly contended: ContendedKeys;
+  /** This client's releases to this server still on their way. */
+  readonly ownReleases: OwnReleases;
   readonly twoPhase?: TwoPhaseControl | undefined;
 }
 
@@ -72,7 +75,8 @@ export interface AcquisitionParams {
  * renewals (that is the held lease's job).
  *
  * 1. A try-lock (`l key 0`) on a pooled connection, which never blocks the server's reader — skipped
- *    for a key the server called busy within the last second ({@link ContendedKeys}).
+ *    for a key the server called busy within the last second ({@link ContendedKeys}); written on the
+ *    connection of this client's own release of the key if that is still on its way ({@link OwnReleases}).
  * 2. If refused, `e` + `w` in one write on a connection of its own, blocked in the queue.
  * 3. A grant whose request was written longer ago than half its lease (a long wait, a slow reply) is
  *    confirmed with a renewal first; if that fails the place is gone and the acquisition queues again.
@@ -87,6 +91,7 @@ export class Acquisition {
   private readonly options: ResolvedLockOptions;
   private readonly pool: ServerPool;
   private readonly contended: ContendedKeys;
+  private readonly ownReleases: OwnReleases;
   private readonly twoPhase: TwoPhaseControl | undefined;
   private readonly startedAt: number;
   /** False once cancelled or ended: replies still on their way are then handed back. */
@@ -111,13 +116,21 @@ export class Acquisition {
     this.options = params.options;
     this.pool = params.pool;
     this.contended = params.contended;
+    this.ownReleases = params.ownReleases;
     this.twoPhase = params.twoPhase;
     this.startedAt = settings.scheduler.now();
   }
 
   /** Sends the first request (or opens the connection for it). */
   start(): void {
-    if (this.twoPhase !== undefined) this.enqueue();
+    if (this.twoPhase !== undefined) {
+      this.enqueue();
+      return;
+    }
+    // Our own `r` of this key is on its way: the try-lock follows it on the same connection, so
+    // the server reads it after the release (whatever the busy mark says: that may have been us).
+    const behind = this.settings.dedicatedConnections ? undefined : this.ownReleases.connectionFor(this.key);
+    if (behind !== undefined) this.tryLockOn(behind, true);
     // A key whose try-lock just failed is busy: join its queue without asking again.
     else if (this.options.acquireTimeoutS > 0 && this.contended.has(this.key, this.startedAt)) this.enqueue();
     else this.tryLock(true);

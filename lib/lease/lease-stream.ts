@@ -6,6 +6,7 @@ import type { ResolvedLockOptions } from '../options.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
 import { Acquisition, AcquisitionOwner, AcquisitionSettings, Granted, TwoPhaseControl } from './acquisition.js';
 import type { ContendedKeys } from './contended-keys.js';
+import type { OwnReleases } from './own-releases.js';
 import type { LockEvent } from './events.js';
 import { HeldLease, HeldLeaseOwner, HeldLeaseSettings } from './held-lease.js';
 import type { LeaseTiming } from './lease-machine.js';
@@ -46,6 +47,8 @@ export interface LeaseParams {
   readonly pool: ServerPool;
   /** The keys the pool's server recently called busy. */
   readonly contended: ContendedKeys;
+  /** This client's releases to the pool's server still on their way. */
+  readonly ownReleases: OwnReleases;
   /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
   readonly twoPhase?: TwoPhaseControl | undefined;
   /** Told the outcome of every release this lease writes (the facade's `release()` result). */
@@ -184,10 +187,12 @@ class LeaseRun implements AcquisitionOwner, HeldLeaseOwner, RunningLease, Unsubs
   }
 
   releasing(key: string, conn: Connection, token: string): void {
-    const { pool, released, limit } = this.params;
+    const { pool, released, limit, ownReleases } = this.params;
     const report = this.context.report;
     report({ type: 'release-sent' });
+    ownReleases.add(key, conn);
     conn.send(wire.release(key, token, limit !== undefined), (error) => {
+      ownReleases.delete(key, conn);
       report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
       released?.(error === undefined, error);
       // A connection of its own goes back to the pool for the next acquisition once its `r` is answered.

@@ -4,6 +4,7 @@ import type { Connection } from '../../lib/connection/connection.js';
 import type { ServerPool } from '../../lib/connection/pool.js';
 import type { LockEvent } from '../../lib/lease/events.js';
 import { ContendedKeys } from '../../lib/lease/contended-keys.js';
+import { OwnReleases } from '../../lib/lease/own-releases.js';
 import { LeaseContext, LeaseReport, TwoPhaseControl, runLease } from '../../lib/lease/lease-stream.js';
 import { RenewScheduler } from '../../lib/lease/renew-scheduler.js';
 import { MemorySocket, memoryConnection } from '../helpers/memory-socket.js';
@@ -19,6 +20,9 @@ interface Rig {
   readonly socket: MemorySocket;
   readonly conn: Connection;
   readonly events: Array<{ at: number; event: LockEvent }>;
+  /** A second connection, which the pool hands out as the least busy once `useSecond` is set. */
+  readonly second: { readonly socket: MemorySocket; readonly conn: Connection };
+  useSecond: boolean;
   readonly reports: LeaseReport[];
   /** Runs every action due up to `at` (virtual ms) and leaves the clock at `at`. */
   advanceTo(at: number): void;
@@ -28,11 +32,13 @@ interface Rig {
 function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
   const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
   const { socket, conn } = memoryConnection(scheduler, requestTimeoutMs);
-  // One connection serves every purpose: the pool's choices are not what these specs are about.
+  const second = memoryConnection(scheduler, requestTimeoutMs);
+  // One connection serves every purpose (unless a spec asks for the second): the pool's choices
+  // are not what these specs are about.
   const pool = {
     server: 'memory:1',
-    sharedNow: () => conn,
-    dedicatedNow: () => conn,
+    sharedNow: () => (result.useSecond ? second.conn : conn),
+    dedicatedNow: () => (result.useSecond ? second.conn : conn),
     adopt: () => undefined,
   } as unknown as ServerPool;
   const events: Rig['events'] = [];
@@ -54,10 +60,13 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
     jitter: () => 0,
   };
   const contended = new ContendedKeys(() => scheduler.now());
-  return {
+  const ownReleases = new OwnReleases();
+  const result: Rig = {
     scheduler,
     socket,
     conn,
+    second,
+    useSecond: false,
     events,
     reports,
     advanceTo(at: number): void {
@@ -73,11 +82,13 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
           options: { acquireTimeoutS: options.acquireTimeoutS ?? 10, leaseTtlS: options.leaseTtlS, renewRatio: 0.5 },
           pool,
           contended,
+          ownReleases,
           twoPhase,
         });
         return () => teardown.unsubscribe();
       }),
   };
+  return result;
 }
 
 function record(r: Rig, source: Observable<LockEvent>): { unsubscribe(): void } {
@@ -230,4 +241,24 @@ test.each<readonly [string, number, number, number, number, number]>([
   }
   sub.unsubscribe();
   expect(r.socket.requests.at(-1)).toBe(`r k ${TOKEN}`);
+});
+
+test("re-taking a key while this client's own r of it is unanswered: the try-lock follows the r on its connection", () => {
+  const r = rig();
+  const first = record(r, r.lock('job'));
+  r.socket.reply(`ok ${TOKEN} 33`);
+  first.unsubscribe();
+  expect(r.socket.requests).toEqual(['l job 0', `r job ${TOKEN}`]);
+  // The pool would now pick the other (idle) connection, where the try-lock could overtake the r.
+  r.useSecond = true;
+  record(r, r.lock('job'));
+  expect(r.socket.requests).toEqual(['l job 0', `r job ${TOKEN}`, 'l job 0']);
+  expect(r.second.socket.requests).toEqual([]);
+  r.socket.reply('ok');
+  r.socket.reply(`ok ${TOKEN.replace('0', 'f')} 33`);
+  expect(r.events.map((e) => e.event.type)).toEqual(['acquired', 'acquired']);
+  // Once the r is answered, acquisitions go wherever the pool says again.
+  const third = record(r, r.lock('other'));
+  expect(r.second.socket.requests).toEqual(['l other 0']);
+  third.unsubscribe();
 });
