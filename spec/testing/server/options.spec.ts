@@ -2,7 +2,7 @@ import { resolveServerOptions, SERVER_DEFAULTS } from '../../../lib/testing/serv
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../../lib/testing/server/test-server';
 
 describe('DflockdTestServer options', () => {
-  test('defaults are dflockd v1.10 defaults', () => {
+  test('defaults are dflockd\'s defaults, in compat 2.1', () => {
     expect(resolveServerOptions()).toEqual({
       port: 6388,
       host: '127.0.0.1',
@@ -20,6 +20,8 @@ describe('DflockdTestServer options', () => {
       gcMaxIdle: 60,
       shutdownTimeout: 30,
       autoReleaseOnDisconnect: true,
+      compat: '2.1',
+      staleTokenOnWait: undefined,
     });
     expect(Object.isFrozen(SERVER_DEFAULTS)).toBe(true);
   });
