@@ -12,13 +12,11 @@ import * as tls from 'node:tls';
 import { type CompatMode, type CompatRules, compatRules } from './compat.js';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { durationSeconds, optionSecondsToDuration } from './go-text.js';
-import { CommandHandlers } from './handlers.js';
+import { LockCore } from './lock-core.js';
 import { type DflockdTestServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { RequestParser } from './request-parser.js';
-import { ResourceTable } from './resource-table.js';
 import { type DflockdServerStats, parseStats, renderStats } from './stats.js';
 import { type Cancelable, after, every } from './timers.js';
-import { TokenSource } from './tokens.js';
 
 export type { CompatMode } from './compat.js';
 export type { DflockdTestServerOptions } from './options.js';
@@ -79,15 +77,10 @@ export class DflockdTestServer {
   private listener: net.Server | undefined;
   private secureContext: tls.SecureContext | undefined;
   private boundPort = 0;
-  private nextConnId = 1;
-  private table!: ResourceTable;
-  private handlers!: CommandHandlers;
+  private lockCore: LockCore | undefined;
   private connectionHost!: ConnectionHost;
   private readonly parser: RequestParser;
   private readonly rules: CompatRules;
-  private tokens!: TokenSource;
-  // Owners from other front-ends (HTTP sessions): they count as connections in stats.
-  private readonly sessions = new Set<number>();
   private readonly defaultLeaseSec: number;
   private readonly authToken: Buffer | undefined;
   private readonly connections = new Set<ServerConnection>();
@@ -141,12 +134,12 @@ export class DflockdTestServer {
 
   /** Connections currently handled, plus other front-ends' sessions (the `connections` figure of `stats`). */
   get connectionCount(): number {
-    return this.connections.size + this.sessions.size;
+    return this.phase === 'idle' ? 0 : (this.lockCore?.connectionCount ?? 0);
   }
 
   /** Requests currently blocked in `l`/`sl`/`w`/`sw`: lets a test await "queued" without sleeping. */
   get blockedCount(): number {
-    return this.phase === 'idle' ? 0 : this.handlers.blockedCount;
+    return this.phase === 'idle' ? 0 : (this.lockCore?.handlers.blockedCount ?? 0);
   }
 
   /**
@@ -154,35 +147,19 @@ export class DflockdTestServer {
    * returns (same snake_case fields), as objects.
    */
   stats(): DflockdServerStats {
-    if (this.phase === 'idle') {
+    if (this.phase === 'idle' || !this.lockCore) {
       return { connections: 0, locks: [], semaphores: [], idle_locks: [], idle_semaphores: [] };
     }
-    return parseStats(renderStats(this.table, this.connectionCount));
+    return parseStats(renderStats(this.lockCore!.table, this.connectionCount));
   }
 
   /**
    * @internal For another front-end of this server (the HTTP one): the lock
-   * state, handlers, parser, rules and token source every front-end shares.
-   * Undefined unless started.
+   * state, handlers, rules and owner ids every front-end shares. Undefined
+   * unless running (or stopping).
    */
-  get core(): { readonly rules: CompatRules; readonly table: ResourceTable; readonly handlers: CommandHandlers; readonly parser: RequestParser; readonly tokens: TokenSource } | undefined {
-    if (this.phase === 'idle' || this.phase === 'starting') return undefined;
-    return { rules: this.rules, table: this.table, handlers: this.handlers, parser: this.parser, tokens: this.tokens };
-  }
-
-  /**
-   * @internal A new owner id for another front-end's session (from the
-   * connection id counter); it counts in `stats.connections` until {@link closeOwner}.
-   */
-  openOwner(): number {
-    const id = this.nextConnId++;
-    this.sessions.add(id);
-    return id;
-  }
-
-  /** @internal The session ended: cleaned up exactly as a TCP disconnect. */
-  closeOwner(id: number): void {
-    if (this.sessions.delete(id)) this.ownerEnded(id);
+  get core(): LockCore | undefined {
+    return this.phase === 'running' || this.phase === 'stopping' ? this.lockCore : undefined;
   }
 
   /**
@@ -203,25 +180,18 @@ export class DflockdTestServer {
         const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
         this.secureContext = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
       }
-      // Seeded at each start, as a restarted dflockd 2.1 seeds from its clock.
-      this.tokens = new TokenSource({ fenced: this.rules.fencedTokens });
-      this.table = new ResourceTable(
-        { maxLocks: this.options.maxLocks, maxWaiters: this.options.maxWaiters, gcMaxIdleMs: this.options.gcMaxIdle * 1000 },
-        this.tokens,
-        () => performance.now(),
-      );
-      this.handlers = new CommandHandlers(this.table, this.defaultLeaseSec, () => this.connectionCount, this.rules);
+      // Fresh state, ids from 1 and fences seeded from the clock: as a restarted dflockd.
+      const core = new LockCore(this.options, this.rules, this.parser, this.defaultLeaseSec, () => this.connections.size);
+      this.lockCore = core;
       this.connectionHost = {
         parser: this.parser,
-        handlers: this.handlers,
+        handlers: core.handlers,
         rules: this.rules,
         authToken: this.authToken,
         readTimeoutMs: this.options.readTimeout * 1000,
         writeTimeoutMs: this.options.writeTimeout * 1000,
         connectionEnded: (conn) => this.connectionEnded(conn),
       };
-      this.nextConnId = 1;
-      this.sessions.clear();
       const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
@@ -234,8 +204,8 @@ export class DflockdTestServer {
       this.listener = listener;
       this.boundPort = (listener.address() as net.AddressInfo).port;
       this.timers = [
-        every(this.options.leaseSweepInterval * 1000, () => this.table.sweep()),
-        every(this.options.gcInterval * 1000, () => this.table.collectGarbage()),
+        every(this.options.leaseSweepInterval * 1000, () => core.table.sweep()),
+        every(this.options.gcInterval * 1000, () => core.table.collectGarbage()),
       ];
       this.phase = 'running';
       return this.boundPort;
@@ -264,6 +234,7 @@ export class DflockdTestServer {
     this.forceRequested = options.graceful !== true;
     this.stopping = this.shutdown().finally(() => {
       this.stopping = undefined;
+      this.lockCore = undefined;
       this.forceClose = undefined;
       this.phase = 'idle';
     });
@@ -274,7 +245,7 @@ export class DflockdTestServer {
     const listenerClosed = new Promise<void>((resolve) => this.listener!.close(() => resolve()));
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    this.handlers.beginShutdown();
+    this.lockCore!.handlers.beginShutdown();
     // Let the `error` replies of the cancelled requests be written first.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!this.forceRequested && this.connections.size > 0) {
@@ -309,7 +280,7 @@ export class DflockdTestServer {
       raw.destroy();
       return;
     }
-    const id = this.nextConnId++;
+    const id = this.lockCore!.nextId();
     // v1.10.0 counts a connection only once its goroutine runs: accepts of one burst all pass the check.
     if (this.rules.lateConnectionCount) setImmediate(() => this.open(raw, id));
     else this.open(raw, id);
@@ -333,13 +304,7 @@ export class DflockdTestServer {
 
   private connectionEnded(conn: ServerConnection): void {
     this.connections.delete(conn);
-    this.ownerEnded(conn.id);
+    this.lockCore!.ownerEnded(conn.id);
     if (this.connectionCount === 0) this.onConnectionsGone?.();
-  }
-
-  // Held slots go with auto-release; waiters and enqueues too, or always where the mode says so.
-  private ownerEnded(id: number): void {
-    const release = this.options.autoReleaseOnDisconnect;
-    if (release || this.rules.alwaysDropWaiters) this.table.cleanupConnection(id, release);
   }
 }
