@@ -210,6 +210,22 @@ describe('dflockd-rx server (built CLI)', () => {
     expect(await current.exit).toBe(0);
   });
 
+  test('SIGTERM in 2.1: a blocked request gets error, the next one error_draining and a close, exit 0', async () => {
+    current = run(['server', '--port', '0', '--shutdown-timeout', '5']);
+    const port = await listeningPort(current);
+    const [a, b] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);
+    grant(await a.request('l', 'drain', '0'));
+    b.send('l\ndrain\n30\n');
+    await b.silentFor(100); // blocked behind a
+    current.child.kill('SIGTERM');
+    expect(await b.line()).toBe('error');
+    expect(await b.request('l', 'other', '0')).toBe('error_draining');
+    await b.eof();
+    expect(await a.request('n', 'drain', 'x')).toBe('error_draining');
+    await a.eof();
+    expect(await current.exit).toBe(0); // the last connection left: no need to wait 5 s
+  });
+
   test('SIGINT with a connected client: graceful stop force-closes it after --shutdown-timeout, exit 0', async () => {
     current = run(['server', '--port=0', '--shutdown-timeout=0.3'], { DFLOCKD_DEFAULT_LEASE_TTL_S: '44' });
     const port = await listeningPort(current);
