@@ -150,7 +150,7 @@ export class DflockdTestServer {
     if (this.phase === 'idle' || !this.lockCore) {
       return { connections: 0, locks: [], semaphores: [], idle_locks: [], idle_semaphores: [] };
     }
-    return parseStats(renderStats(this.lockCore!.table, this.connectionCount));
+    return parseStats(renderStats(this.lockCore.table, this.connectionCount));
   }
 
   /**
