@@ -59,6 +59,7 @@ export { auth, enqueue, lock, release, renew, semEnqueue, semLock, semRelease, s
 export type { ConnectionLike, EnqueueResult, Grant, LowLevelLockOptions, Ok, Renewal } from './commands.js';
 export { LineDecoder, encodeRequest } from './protocol/codec.js';
 export { WIRE_VERBS } from './protocol/commands.js';
+export { fenceOf } from './protocol/fence.js';
 export type { CommandName, ExpectedReply, Request } from './protocol/commands.js';
 export { parseReply } from './protocol/replies.js';
 export type { Reply } from './protocol/replies.js';

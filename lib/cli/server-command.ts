@@ -42,6 +42,8 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'auth-token', kind: 'string', default: '', usage: 'Shared secret token for client authentication' },
   { name: 'auth-token-file', kind: 'string', default: '', usage: 'Path to file containing the auth token (whitespace trimmed)' },
   { name: 'debug', kind: 'bool', default: false, usage: 'Accepted for compatibility with dflockd; no effect' },
+  // Not a dflockd flag: which dflockd release line the test server reproduces.
+  { name: 'compat', kind: 'string', default: '2.1', option: 'compat', usage: 'dflockd release line to reproduce: 2.1 or 1.10 (v1.10.0 exactly)' },
 ];
 
 /** A command-line error, reported as dflockd does (`configuration error: …`, exit 1). */
@@ -196,7 +198,7 @@ export function serverUsage(): string {
   return [
     'Usage: dflockd-rx server [flags]',
     '',
-    'Runs the in-process dflockd v1.10-compatible test server until SIGINT/SIGTERM',
+    'Runs the in-process dflockd-compatible test server (--compat 2.1 or 1.10) until SIGINT/SIGTERM',
     '(graceful stop: blocked requests get `error`, connections close within',
     '--shutdown-timeout; a second signal closes everything at once).',
     'Flags may be written -flag or --flag, with a value as --flag value or --flag=value;',

@@ -6,7 +6,7 @@
 
 // ── The test server ─────────────────────────────────────────────────────────────────
 export { DflockdTestServer } from './server/test-server.js';
-export type { DflockdTestServerOptions, StopOptions } from './server/test-server.js';
+export type { CompatMode, DflockdTestServerOptions, StopOptions } from './server/test-server.js';
 export type { ResolvedServerOptions } from './server/options.js';
 export type {
   DflockdServerStats,

@@ -22,6 +22,17 @@ export interface RawStats {
 }
 
 /**
+ * The compat mode of the in-process server: DFLOCKD_TEST_COMPAT (`2.1`, the default, or `1.10`),
+ * so the whole client suite can run against either dflockd generation. An explicit `compat`
+ * option of a test wins.
+ */
+export function testCompat(): '2.1' | '1.10' {
+  const raw = process.env['DFLOCKD_TEST_COMPAT'] || '2.1';
+  if (raw !== '2.1' && raw !== '1.10') throw new Error(`DFLOCKD_TEST_COMPAT must be 2.1 or 1.10 (got ${raw})`);
+  return raw;
+}
+
+/**
  * Starts the in-process DflockdTestServer on a free port. With DFLOCKD_REAL_SERVER_BIN set to a
  * dflockd binary, starts that instead (same flags), so the suite can be cross-checked against
  * the real server by hand; CI never sets it.
@@ -30,7 +41,7 @@ export async function startServer(options: Omit<DflockdTestServerOptions, 'port'
   const real = process.env['DFLOCKD_REAL_SERVER_BIN'];
   if (real) return startReal(real, options);
   const { DflockdTestServer } = await import('../../lib/testing/index.js');
-  const server = new DflockdTestServer({ ...options, port: 0, host: '127.0.0.1' });
+  const server = new DflockdTestServer({ compat: testCompat(), ...options, port: 0, host: '127.0.0.1' });
   const port = await server.start();
   return {
     port,
@@ -42,7 +53,8 @@ export async function startServer(options: Omit<DflockdTestServerOptions, 'port'
 
 async function startReal(bin: string, options: Omit<DflockdTestServerOptions, 'port'>): Promise<TestServer> {
   const port = await freePort();
-  const flags = Object.entries(options).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`]);
+  // compat and staleTokenOnWait describe the in-process server only; dflockd has no such flags.
+  const flags = Object.entries(options).filter(([name]) => name !== 'compat' && name !== 'staleTokenOnWait').flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`]);
   const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     if (await canConnect(port)) break;

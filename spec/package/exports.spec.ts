@@ -12,7 +12,7 @@ const PUBLIC_VALUES = [
   'ConnectionError', 'DflockdClient', 'DflockdError', 'DistributedLock', 'DistributedSemaphore', 'DrainingError',
   'InvalidArgumentError', 'InvalidStateError', 'LOCK_DEFAULTS', 'LeaseExpiredError', 'LeaseLostError', 'LimitMismatchError',
   'LineDecoder', 'MaxLocksError', 'MaxWaitersError', 'NotEnqueuedError', 'NotLeaderError', 'ProtocolError', 'ServerError',
-  'WIRE_VERBS', 'auth', 'connect', 'connectLineSocket', 'encodeRequest', 'enqueue', 'lock', 'monotonicScheduler', 'parseReply', 'release', 'renew',
+  'WIRE_VERBS', 'auth', 'connect', 'connectLineSocket', 'encodeRequest', 'enqueue', 'fenceOf', 'lock', 'monotonicScheduler', 'parseReply', 'release', 'renew',
   'semEnqueue', 'semLock', 'semRelease', 'semRenew', 'semWait', 'stableHashShard', 'stats', 'wait', 'whileHeld',
 ].sort();
 

@@ -2,21 +2,24 @@
  * One client connection, handled the way dflockd's per-connection goroutine
  * does: optional auth handshake, then one request at a time in order, a read
  * deadline per line (never while a request is blocked or a write is pending),
- * and cleanup when the loop ends.
+ * and cleanup when the loop ends. Per compat mode: longer auth lines, a peer
+ * that leaves while blocked noticed, `error_draining` during a graceful stop.
  *
  * @module
  */
 
 import * as crypto from 'node:crypto';
 import type * as net from 'node:net';
+import type { CompatRules } from './compat.js';
 import type { CommandHandlers, RequestOrigin } from './handlers.js';
-import { LINE_TOO_LONG, LineReader } from './line-reader.js';
+import { LINE_TOO_LONG, LineReader, MAX_LINE_BYTES } from './line-reader.js';
 import type { RequestParser } from './request-parser.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly parser: RequestParser;
   readonly handlers: CommandHandlers;
+  readonly rules: CompatRules;
   /** The configured auth token as bytes, or undefined when auth is off. */
   readonly authToken: Buffer | undefined;
   readonly readTimeoutMs: number;
@@ -39,6 +42,9 @@ type ReadFailure = 'eof' | 'timeout' | 'too-long';
 const MAX_DELAY = 2_147_483_647;
 // dflockd sleeps this long after error_auth to slow down guessing.
 const AUTH_FAILURE_DELAY_MS = 100;
+// While blocked, a watched connection keeps reading (to see the peer leave); past
+// this many buffered bytes of pipelined requests it stops, as a full bufio would.
+const BLOCKED_READ_CAP = 64 * 1024;
 
 /** Server side of one accepted connection. */
 export class ServerConnection implements RequestOrigin {
@@ -73,6 +79,7 @@ export class ServerConnection implements RequestOrigin {
     socket.on('data', (chunk: Buffer) => {
       this.reader.push(chunk);
       if (this.state === State.Reading) this.pump();
+      else if (this.state === State.Blocked && this.reader.buffered > BLOCKED_READ_CAP) socket.pause();
     });
     socket.on('end', () => this.onEof());
     socket.on('error', () => this.onEof());
@@ -135,7 +142,7 @@ export class ServerConnection implements RequestOrigin {
         else this.armDeadline();
         return;
       }
-      const line = this.reader.next();
+      const line = this.reader.next(this.lineLimit());
       if (line === null) {
         if (this.eof) this.failRead('eof');
         else this.armDeadline();
@@ -154,7 +161,17 @@ export class ServerConnection implements RequestOrigin {
     }
   }
 
+  // v1.15+ allow a long auth secret: only the argument line of `auth` grows.
+  private lineLimit(): number {
+    return this.lineCount === 2 && this.lines[0] === 'auth' ? this.host.rules.authLineBytes : MAX_LINE_BYTES;
+  }
+
   private dispatch(cmd: string, key: string, arg: string): void {
+    if (this.host.handlers.draining) {
+      this.write('error_draining\n');
+      this.close();
+      return;
+    }
     const req = this.host.parser.parse(cmd, key, arg);
     if (!this.authenticated) {
       if (typeof req === 'object' && req.cmd === 'auth' && this.tokenMatches(req.token)) {
@@ -175,9 +192,10 @@ export class ServerConnection implements RequestOrigin {
       this.reply(reply);
       return;
     }
-    // Blocked: nothing more is read (not even EOF) until the reply is known.
     this.state = State.Blocked;
-    this.socket.pause();
+    // v1.10: nothing more is read (not even EOF) until the reply is known.
+    // Watched (v1.15+): reading goes on, so a peer that leaves is noticed.
+    if (!this.host.rules.watchPeerClose) this.socket.pause();
   }
 
   // Writes a reply; a failed or stalled write ends the connection like Go's write error.
@@ -222,6 +240,11 @@ export class ServerConnection implements RequestOrigin {
   private onEof(): void {
     this.eof = true;
     if (this.state === State.Reading) this.pump();
+    else if (this.state === State.Blocked && this.host.rules.watchPeerClose) {
+      // The waiter leaves the queue before cleanup, so no grant goes to a dead peer.
+      this.host.handlers.abandon(this);
+      this.close();
+    }
     else if (this.state === State.Writing && this.socket.destroyed) this.close();
   }
 

@@ -6,17 +6,22 @@
  * @module
  */
 
+import { type CompatRules, resourceId } from './compat.js';
 import type { AcquireRequest, EnqueueRequest, Request, WaitRequest } from './request-parser.js';
 import type { Enqueued, ResourceTable } from './resource-table.js';
 import { renderStats } from './stats.js';
 import { after, type Cancelable } from './timers.js';
 import type { Waiter } from './waiter-queue.js';
 
-/** The side of a connection the handlers need. */
+/**
+ * The side of a connection the handlers need. A TCP connection is one; any
+ * other front-end (an HTTP session) can be one too, with an id drawn from the
+ * same counter, as long as it sends one request at a time.
+ */
 export interface RequestOrigin {
-  /** Connection id (from 1, per accepted connection). */
+  /** Owner id (from 1, per accepted connection or session). */
   readonly id: number;
-  /** Delivers the reply of a request that blocked; the connection then reads on. */
+  /** Delivers the reply of a request that blocked; the origin then reads on. */
   resume(reply: string): void;
 }
 
@@ -30,14 +35,21 @@ type EndReason = 'timeout' | 'cancel';
 /** Executes parsed requests against a {@link ResourceTable}. */
 export class CommandHandlers {
   private shuttingDown = false;
-  private readonly blocked = new Set<Cancelable>();
+  private readonly blocked = new Map<RequestOrigin, Cancelable>();
 
   constructor(
     private readonly table: ResourceTable,
     /** Whole seconds of the default lease, shown when a lease truncates to 0 s. */
     private readonly defaultLeaseSec: number,
+    /** The `connections` figure of `stats`. */
     private readonly connectionCount: () => number,
+    private readonly rules: CompatRules,
   ) {}
+
+  /** A graceful stop began and the mode answers further requests with `error_draining` (v1.16+). */
+  get draining(): boolean {
+    return this.shuttingDown && this.rules.drainingStatus;
+  }
 
   /** Number of requests currently blocked in `l`/`sl`/`w`/`sw`. */
   get blockedCount(): number {
@@ -52,16 +64,18 @@ export class CommandHandlers {
     switch (req.cmd) {
       case 'stats':
         return `ok ${renderStats(this.table, this.connectionCount())}\n`;
+      case 'ping':
+        return OK;
       case 'l':
       case 'sl':
         return this.acquire(origin, req);
       case 'r':
       case 'sr':
-        return this.table.release(req.key, req.token) ? OK : ERROR;
+        return this.table.release(this.idOf(req), req.token) ? OK : ERROR;
       case 'n':
       case 'sn':
         // The reply is the new lease length, not the time that was left.
-        return this.table.renew(req.key, req.token, req.leaseMs) ? `ok ${req.leaseSec}\n` : ERROR;
+        return this.table.renew(this.idOf(req), req.token, req.leaseMs) ? `ok ${req.leaseSec}\n` : ERROR;
       case 'e':
       case 'se':
         return this.enqueue(origin.id, req);
@@ -80,11 +94,31 @@ export class CommandHandlers {
    */
   beginShutdown(): void {
     this.shuttingDown = true;
-    for (const pending of [...this.blocked]) pending.cancel();
+    for (const pending of [...this.blocked.values()]) pending.cancel();
+  }
+
+  /**
+   * The origin went away while blocked (noticed only where the mode watches for
+   * it): its waiter leaves the queue now; the reply goes nowhere.
+   */
+  abandon(origin: RequestOrigin): void {
+    this.blocked.get(origin)?.cancel();
+  }
+
+  // The table key of the request's resource: `s…` commands address semaphores.
+  private idOf(req: { readonly cmd: string; readonly key: string }): string {
+    return resourceId(this.rules, req.cmd[0] === 's' ? 'semaphore' : 'lock', req.key);
+  }
+
+  private open(req: AcquireRequest | EnqueueRequest): ReturnType<ResourceTable['open']> {
+    const semaphore = req.cmd[0] === 's';
+    // In one shared key space `sl k 0 1` creates a lock, as in v1.10.0.
+    const kind = this.rules.separateKeySpaces ? (semaphore ? 'semaphore' : 'lock') : req.limit === 1 ? 'lock' : 'semaphore';
+    return this.table.open(this.idOf(req), req.key, kind, req.limit, req.limitText);
   }
 
   private acquire(origin: RequestOrigin, req: AcquireRequest): string | null {
-    const res = this.table.open(req.key, req.limit, req.limitText);
+    const res = this.open(req);
     if (typeof res === 'string') return res + '\n';
     this.table.touchAndEvict(res);
     const token = this.table.tryGrant(res, origin.id, req.leaseMs);
@@ -104,45 +138,47 @@ export class CommandHandlers {
   }
 
   private enqueue(connId: number, req: EnqueueRequest): string {
-    if (this.table.enqueued(connId, req.key)) return 'error_already_enqueued\n';
-    const res = this.table.open(req.key, req.limit, req.limitText);
+    const id = this.idOf(req);
+    if (this.table.enqueued(connId, id)) return 'error_already_enqueued\n';
+    const res = this.open(req);
     if (typeof res === 'string') return res + '\n';
     this.table.touchAndEvict(res);
     const base = { resource: res, leaseMs: req.leaseMs, leaseSec: req.leaseSec };
     const token = this.table.tryGrant(res, connId, req.leaseMs);
     if (token !== null) {
       // The lease already runs; the entry keeps the token until w, r or expiry.
-      this.table.setEnqueued(connId, req.key, { ...base, token, waiter: null });
+      this.table.setEnqueued(connId, id, { ...base, token, waiter: null });
       return this.grant('acquired', token, req.leaseSec);
     }
     if (this.table.queueFull(res)) return 'error_max_waiters\n';
     const waiter = this.table.addWaiter(res, connId, req.leaseMs);
-    this.table.setEnqueued(connId, req.key, { ...base, token: null, waiter });
+    this.table.setEnqueued(connId, id, { ...base, token: null, waiter });
     return QUEUED;
   }
 
   private wait(origin: RequestOrigin, req: WaitRequest): string | null {
-    const entry = this.table.enqueued(origin.id, req.key);
+    const id = this.idOf(req);
+    const entry = this.table.enqueued(origin.id, id);
     if (!entry) return 'error_not_enqueued\n';
-    if (entry.token !== null) return this.waitAfterAcquired(origin.id, req.key, entry, entry.token);
+    if (entry.token !== null) return this.waitAfterAcquired(origin.id, id, entry, entry.token);
     const waiter = entry.waiter!;
-    if (waiter.token !== null) return this.collect(origin.id, req.key, entry, waiter.token);
+    if (waiter.token !== null) return this.collect(origin.id, id, entry, waiter.token);
     const giveUp = (reason: EndReason): string => {
       // Losing the place in the queue is the documented cost of a w timeout.
-      this.table.deleteEnqueued(origin.id, req.key);
+      this.table.deleteEnqueued(origin.id, id);
       this.table.removeWaiter(entry.resource, waiter);
       return reason === 'timeout' ? TIMEOUT : ERROR;
     };
     if (req.timeoutMs <= 0) return giveUp('timeout');
     if (this.shuttingDown) return giveUp('cancel');
-    this.block(origin, waiter, req.timeoutMs, (granted) => this.collect(origin.id, req.key, entry, granted), giveUp);
+    this.block(origin, waiter, req.timeoutMs, (granted) => this.collect(origin.id, id, entry, granted), giveUp);
     return null;
   }
 
   // `w` after `e` answered `acquired`: the lease restarts if it is still running.
-  private waitAfterAcquired(connId: number, key: string, entry: Enqueued, token: string): string {
-    this.table.deleteEnqueued(connId, key);
-    const holder = this.table.resources.get(key)?.holders.get(token);
+  private waitAfterAcquired(connId: number, id: string, entry: Enqueued, token: string): string {
+    this.table.deleteEnqueued(connId, id);
+    const holder = entry.resource.holders.get(token);
     if (!holder) return 'error_lease_expired\n';
     const now = this.table.clock();
     if (now >= holder.expiresAt) {
@@ -156,11 +192,16 @@ export class CommandHandlers {
 
   // A queued entry was granted: hand the token over with a fresh lease, unless
   // the grant's lease was already swept. dflockd v1.10.0 returned that stale
-  // token; v1.10.1 answers error_lease_expired, which is what we do.
-  private collect(connId: number, key: string, entry: Enqueued, token: string): string {
-    this.table.deleteEnqueued(connId, key);
-    const holder = this.table.resources.get(key)?.holders.get(token);
-    if (!holder) return 'error_lease_expired\n';
+  // token anyway (staleTokenOnWait); v1.10.1+ answer error_lease_expired.
+  private collect(connId: number, id: string, entry: Enqueued, token: string): string {
+    this.table.deleteEnqueued(connId, id);
+    const res = this.table.resources.get(id);
+    const holder = res?.holders.get(token);
+    if (!holder) {
+      if (!this.rules.staleTokenOnWait) return 'error_lease_expired\n';
+      if (res) res.lastActivity = this.table.clock();
+      return this.grant('ok', token, entry.leaseSec);
+    }
     const now = this.table.clock();
     holder.expiresAt = now + entry.leaseMs;
     holder.resource.lastActivity = now;
@@ -175,7 +216,7 @@ export class CommandHandlers {
     onEnd: (reason: EndReason) => string,
   ): void {
     const finish = (reply: string): void => {
-      this.blocked.delete(pending);
+      this.blocked.delete(origin);
       origin.resume(reply);
     };
     const timer = after(timeoutMs, () => finish(onEnd('timeout')));
@@ -189,7 +230,7 @@ export class CommandHandlers {
       timer.cancel();
       finish(onGrant(token));
     };
-    this.blocked.add(pending);
+    this.blocked.set(origin, pending);
   }
 
   // dflockd's FormatResponse shows the default lease when the lease truncates to 0 s.

@@ -39,13 +39,14 @@ export class LineReader {
 
   /**
    * The next line as a byte string, `null` if it is not complete yet, or
-   * {@link LINE_TOO_LONG}, after which the caller must {@link drain} it.
+   * {@link LINE_TOO_LONG} (longer than `limit` bytes before its LF), after
+   * which the caller must {@link drain} it.
    */
-  next(): string | null | typeof LINE_TOO_LONG {
+  next(limit = MAX_LINE_BYTES): string | null | typeof LINE_TOO_LONG {
     const start = this.pos;
     const end = this.buf.indexOf(LF, start);
-    if (end === -1) return this.buf.length - start > MAX_LINE_BYTES ? LINE_TOO_LONG : null;
-    if (end - start > MAX_LINE_BYTES) return LINE_TOO_LONG;
+    if (end === -1) return this.buf.length - start > limit ? LINE_TOO_LONG : null;
+    if (end - start > limit) return LINE_TOO_LONG;
     this.pos = end + 1;
     let stop = end;
     while (stop > start && this.buf[stop - 1] === CR) stop--;

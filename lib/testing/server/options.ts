@@ -1,9 +1,11 @@
 /**
- * Options of {@link DflockdTestServer}: the dflockd v1.10 flag names in camelCase,
- * their defaults, and the one function that validates them.
+ * Options of {@link DflockdTestServer}: the dflockd flag names in camelCase,
+ * the `compat` mode, their defaults, and the one function that validates them.
  *
  * @module
  */
+
+import { COMPAT_MODES, type CompatMode } from './compat.js';
 
 /**
  * Configuration of an in-process dflockd-compatible server.
@@ -51,8 +53,23 @@ export interface DflockdTestServerOptions {
   gcMaxIdle?: number;
   /** Seconds a graceful stop waits for connections before force-closing them; `0` waits forever. @default 30 */
   shutdownTimeout?: number;
-  /** Release a connection's locks and drop its waiters when it disconnects. @default true */
+  /**
+   * Release a connection's locks when it disconnects. In `'1.10'` its waiters are only
+   * dropped when this is on; in `'2.1'` they are always dropped. @default true
+   */
   autoReleaseOnDisconnect?: boolean;
+  /**
+   * The dflockd release line to reproduce: `'2.1'` (v2.1.1: `ping`, separate lock and
+   * semaphore key spaces, fencing tokens, `error_draining`, …) or `'1.10'` (v1.10.0
+   * exactly, bugs included). See PROTOCOL.md Part 2. @default '2.1'
+   */
+  compat?: CompatMode;
+  /**
+   * A two-phase `w` whose queued grant expired (and was swept) before the `w` returns
+   * that stale token, as dflockd v1.10.0 did (PROTOCOL.md §1.4.5), instead of
+   * `error_lease_expired`. @default true in `'1.10'`, false in `'2.1'`
+   */
+  staleTokenOnWait?: boolean;
 }
 
 /** Options after defaults and validation; times converted to milliseconds where the server needs them. */
@@ -73,6 +90,9 @@ export interface ResolvedServerOptions {
   readonly gcMaxIdle: number;
   readonly shutdownTimeout: number;
   readonly autoReleaseOnDisconnect: boolean;
+  readonly compat: CompatMode;
+  /** Undefined: the mode's own rule. */
+  readonly staleTokenOnWait: boolean | undefined;
 }
 
 /** dflockd v1.10 defaults, frozen so no caller can change them for everyone. */
@@ -90,6 +110,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   gcMaxIdle: 60,
   shutdownTimeout: 30,
   autoReleaseOnDisconnect: true,
+  compat: '2.1' as CompatMode,
 });
 
 // dflockd multiplies seconds by 1e9 into an int64; beyond this the value wraps.
@@ -152,6 +173,14 @@ export function resolveServerOptions(options: DflockdTestServerOptions = {}): Re
   if (typeof autoRelease !== 'boolean') {
     throw new TypeError('DflockdTestServer: option autoReleaseOnDisconnect must be a boolean');
   }
+  const compat = options.compat ?? SERVER_DEFAULTS.compat;
+  if (!COMPAT_MODES.includes(compat)) {
+    throw new RangeError(`DflockdTestServer: option compat must be one of ${COMPAT_MODES.map((m) => `'${m}'`).join(', ')} (got ${String(compat)})`);
+  }
+  const stale = options.staleTokenOnWait;
+  if (stale !== undefined && typeof stale !== 'boolean') {
+    throw new TypeError('DflockdTestServer: option staleTokenOnWait must be a boolean');
+  }
   return Object.freeze({
     port: count('port', options.port, SERVER_DEFAULTS.port, 'nonNegative', 65_535),
     host,
@@ -169,5 +198,7 @@ export function resolveServerOptions(options: DflockdTestServerOptions = {}): Re
     gcMaxIdle: seconds('gcMaxIdle', options.gcMaxIdle, SERVER_DEFAULTS.gcMaxIdle, 'positive'),
     shutdownTimeout: seconds('shutdownTimeout', options.shutdownTimeout, SERVER_DEFAULTS.shutdownTimeout, 'nonNegative'),
     autoReleaseOnDisconnect: autoRelease,
+    compat,
+    staleTokenOnWait: stale,
   });
 }

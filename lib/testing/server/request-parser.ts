@@ -1,11 +1,13 @@
 /**
- * Turns the three lines of a request into a typed request, with dflockd
- * v1.10's exact acceptance rules (command set, key validation, Go integer and
- * duration semantics including the int64 wrap-around quirks).
+ * Turns the three lines of a request into a typed request, with dflockd's
+ * exact acceptance rules (command set, key validation, Go integer and
+ * duration semantics), per compat mode: v1.10.0's int64 wrap-around quirks
+ * and lax `e`, or v2.1's range checks, strict `e` and `ping`.
  *
  * @module
  */
 
+import type { CompatRules } from './compat.js';
 import { atoi, durationMs, durationSeconds, fields, secondsToDuration, trimSpace } from './go-text.js';
 
 /** A single-phase acquire (`l`, `sl`). */
@@ -58,9 +60,11 @@ export interface WaitRequest {
 export type AuthRequest = { readonly cmd: 'auth'; readonly token: string };
 /** `stats`: key and argument are read and ignored. */
 export type StatsRequest = { readonly cmd: 'stats' };
+/** `ping` (v1.14+): key and argument are read and ignored. */
+export type PingRequest = { readonly cmd: 'ping' };
 
-/** Every request dflockd v1.10 understands. */
-export type Request = AcquireRequest | ReleaseRequest | RenewRequest | EnqueueRequest | WaitRequest | AuthRequest | StatsRequest;
+/** Every request the server understands (`ping` only where the mode has it). */
+export type Request = AcquireRequest | ReleaseRequest | RenewRequest | EnqueueRequest | WaitRequest | AuthRequest | StatsRequest | PingRequest;
 
 /**
  * dflockd's protocol error codes for parse failures. Every one answers `error`
@@ -78,6 +82,7 @@ export const ParseError = Object.freeze({
 });
 
 const STATS: StatsRequest = Object.freeze({ cmd: 'stats' });
+const PING: PingRequest = Object.freeze({ cmd: 'ping' });
 
 // Keys are byte strings: only space, TAB, CR and LF are refused (not NUL, VT, FF...).
 function invalidKey(key: string): boolean {
@@ -94,11 +99,14 @@ interface Lease {
   readonly leaseSec: number;
 }
 
-/** Parser bound to a server's default lease. */
+/** Parser bound to a server's default lease and compat rules. */
 export class RequestParser {
   private readonly defaultLease: Lease;
 
-  constructor(defaultLeaseNs: bigint) {
+  constructor(
+    defaultLeaseNs: bigint,
+    private readonly rules: CompatRules,
+  ) {
     this.defaultLease = Object.freeze({ leaseMs: durationMs(defaultLeaseNs), leaseSec: durationSeconds(defaultLeaseNs) });
   }
 
@@ -112,6 +120,9 @@ export class RequestParser {
         return { cmd: 'auth', token: trimSpace(arg) };
       case 'stats':
         return STATS;
+      case 'ping':
+        if (this.rules.ping) return PING;
+        return ParseError.badCommand;
       default:
         return ParseError.badCommand;
     }
@@ -142,7 +153,7 @@ export class RequestParser {
     if (parts.length !== 1 + withLimit && parts.length !== 2 + withLimit) return ParseError.badArgCount;
     const timeout = atoi(parts[0]!);
     if (timeout === undefined) return ParseError.badInteger;
-    if (timeout < 0n) return ParseError.negativeTimeout;
+    if (timeout < 0n || this.tooLarge(timeout)) return ParseError.negativeTimeout;
     let limit = 1n;
     if (withLimit === 1) {
       const l = atoi(parts[1]!);
@@ -164,6 +175,14 @@ export class RequestParser {
   }
 
   private parseEnqueue(cmd: 'e' | 'se', key: string, arg: string): EnqueueRequest | number {
+    if (cmd === 'e' && this.rules.strictEnqueueArgs) {
+      // v2.0+: zero or one field, checked like any other lease.
+      const parts = fields(arg);
+      if (parts.length > 1) return ParseError.badArgCount;
+      const lease = this.parseLease(parts[0]);
+      if (typeof lease === 'number') return lease;
+      return { cmd, key, ...lease, limit: 1, limitText: '1' };
+    }
     if (cmd === 'e') {
       // `e` alone checks the number before multiplying, so a huge lease wraps
       // instead of being refused (dflockd v1.10 quirk).
@@ -190,16 +209,22 @@ export class RequestParser {
     if (stripped === '') return ParseError.badArgCount;
     const timeout = atoi(stripped);
     if (timeout === undefined) return ParseError.badInteger;
-    if (timeout < 0n) return ParseError.negativeTimeout;
+    if (timeout < 0n || this.tooLarge(timeout)) return ParseError.negativeTimeout;
     return { cmd, key, timeoutMs: durationMs(secondsToDuration(timeout)) };
   }
 
-  // Optional lease field: checked *after* the wrapping multiplication, so
-  // 9999999999 is refused (negative) while 18446744074 becomes ~0.29 s.
+  // v1.15+ refuse seconds whose nanoseconds overflow int64; v1.10.0 lets them wrap.
+  private tooLarge(n: bigint): boolean {
+    return this.rules.maxSeconds !== null && n > this.rules.maxSeconds;
+  }
+
+  // Optional lease field: in v1.10.0 checked *after* the wrapping multiplication,
+  // so 9999999999 is refused (negative) while 18446744074 becomes ~0.29 s.
   private parseLease(field: string | undefined): Lease | number {
     if (field === undefined) return this.defaultLease;
     const n = atoi(field);
     if (n === undefined) return ParseError.badInteger;
+    if (this.tooLarge(n)) return ParseError.badLease;
     const ns = secondsToDuration(n);
     if (ns <= 0n) return ParseError.badLease;
     return { leaseMs: durationMs(ns), leaseSec: durationSeconds(ns) };

@@ -1,14 +1,19 @@
 /**
- * The lock manager state of dflockd v1.10: one key space shared by locks
- * (limit 1) and semaphores, each key with its holders (token → lease), its FIFO
- * of waiters, the two-phase enqueue entries per (connection, key), and which
- * connection owns which slot for auto-release.
+ * The lock manager state of dflockd: resources by id (the wire key, or the key
+ * prefixed by kind where locks and semaphores have separate key spaces), each
+ * with its holders (token → lease), its FIFO of waiters, the two-phase enqueue
+ * entries per (owner, resource), and which owner holds which slot for
+ * auto-release.
+ *
+ * An owner is a number: a TCP connection id, or any other front-end's session
+ * id drawn from the same counter (an HTTP session holds and waits the same way).
  *
  * Pure state: no sockets and no timers; the caller passes time in via `clock`.
  *
  * @module
  */
 
+import type { ResourceKind } from './compat.js';
 import type { TokenSource } from './tokens.js';
 import { Waiter, WaiterQueue } from './waiter-queue.js';
 
@@ -22,13 +27,18 @@ export interface Holder {
   readonly resource: Resource;
 }
 
-/** A key: a lock when `limit` is 1, a semaphore otherwise. */
+/** A resource: a lock or a semaphore (in a shared key space, a lock is limit 1). */
 export class Resource {
   readonly holders = new Map<string, Holder>();
   readonly waiters = new WaiterQueue();
 
   constructor(
+    /** The table key (see {@link resourceId}). */
+    readonly id: string,
+    /** The key as on the wire and in stats. */
     readonly key: string,
+    /** Which stats section it appears in. */
+    readonly kind: ResourceKind,
     readonly limit: number,
     /** Exact decimal limit (the creator's), compared on every later request. */
     readonly limitText: string,
@@ -65,13 +75,13 @@ export class ResourceTable {
     readonly clock: () => number,
   ) {}
 
-  /** Finds or creates `key`; refuses a different limit or a key beyond maxLocks. */
-  open(key: string, limit: number, limitText: string): Resource | 'error_limit_mismatch' | 'error_max_locks' {
-    const existing = this.resources.get(key);
+  /** Finds or creates resource `id`; refuses a different limit or a new one beyond maxLocks. */
+  open(id: string, key: string, kind: ResourceKind, limit: number, limitText: string): Resource | 'error_limit_mismatch' | 'error_max_locks' {
+    const existing = this.resources.get(id);
     if (existing) return existing.limitText === limitText ? existing : 'error_limit_mismatch';
     if (this.resources.size >= this.limits.maxLocks) return 'error_max_locks';
-    const created = new Resource(key, limit, limitText, this.clock());
-    this.resources.set(key, created);
+    const created = new Resource(id, key, kind, limit, limitText, this.clock());
+    this.resources.set(id, created);
     return created;
   }
 
@@ -107,9 +117,9 @@ export class ResourceTable {
     res.lastActivity = this.clock();
   }
 
-  /** `r`/`sr`: by key and token only, from any connection, regardless of lease expiry. */
-  release(key: string, token: string): boolean {
-    const res = this.resources.get(key);
+  /** `r`/`sr`: by resource and token only, from any connection, regardless of lease expiry. */
+  release(id: string, token: string): boolean {
+    const res = this.resources.get(id);
     if (!res) return false;
     res.lastActivity = this.clock();
     const holder = res.holders.get(token);
@@ -120,8 +130,8 @@ export class ResourceTable {
   }
 
   /** `n`/`sn`: resets the lease to now + leaseMs; an already-expired lease is evicted instead. */
-  renew(key: string, token: string, leaseMs: number): boolean {
-    const res = this.resources.get(key);
+  renew(id: string, token: string, leaseMs: number): boolean {
+    const res = this.resources.get(id);
     if (!res) return false;
     const now = this.clock();
     res.lastActivity = now;
@@ -136,22 +146,22 @@ export class ResourceTable {
     return true;
   }
 
-  /** The two-phase entry of (connection, key), if any. */
-  enqueued(connId: number, key: string): Enqueued | undefined {
-    return this.enqueuedByConn.get(connId)?.get(key);
+  /** The two-phase entry of (owner, resource id), if any. */
+  enqueued(connId: number, id: string): Enqueued | undefined {
+    return this.enqueuedByConn.get(connId)?.get(id);
   }
 
-  /** Records a two-phase entry for (connection, key). */
-  setEnqueued(connId: number, key: string, entry: Enqueued): void {
-    let byKey = this.enqueuedByConn.get(connId);
-    if (!byKey) this.enqueuedByConn.set(connId, (byKey = new Map()));
-    byKey.set(key, entry);
+  /** Records a two-phase entry for (owner, resource id). */
+  setEnqueued(connId: number, id: string, entry: Enqueued): void {
+    let byId = this.enqueuedByConn.get(connId);
+    if (!byId) this.enqueuedByConn.set(connId, (byId = new Map()));
+    byId.set(id, entry);
   }
 
-  /** Forgets the two-phase entry of (connection, key). */
-  deleteEnqueued(connId: number, key: string): void {
-    const byKey = this.enqueuedByConn.get(connId);
-    if (byKey?.delete(key) && byKey.size === 0) this.enqueuedByConn.delete(connId);
+  /** Forgets the two-phase entry of (owner, resource id). */
+  deleteEnqueued(connId: number, id: string): void {
+    const byId = this.enqueuedByConn.get(connId);
+    if (byId?.delete(id) && byId.size === 0) this.enqueuedByConn.delete(connId);
   }
 
   /** Removes a holder (lease over or given up) and hands its slot to the FIFO. */
@@ -172,18 +182,19 @@ export class ResourceTable {
   /** The idle-key GC: forgets keys idle longer than gcMaxIdle with no holders and no waiters. */
   collectGarbage(): void {
     const now = this.clock();
-    for (const [key, res] of this.resources) {
+    for (const [id, res] of this.resources) {
       if (res.holders.size === 0 && res.waiters.size === 0 && now - res.lastActivity > this.limits.gcMaxIdleMs) {
-        this.resources.delete(key);
+        this.resources.delete(id);
       }
     }
   }
 
   /**
-   * Auto-release on disconnect: drops the connection's two-phase entries and
-   * their queued waiters, then releases every slot it acquired and grants them on.
+   * Cleanup when an owner ends: drops its two-phase entries and their queued
+   * waiters, then, with `releaseHeld`, releases every slot it acquired and
+   * grants them on (held slots otherwise live until their lease ends).
    */
-  cleanupConnection(connId: number): void {
+  cleanupConnection(connId: number, releaseHeld = true): void {
     const entries = this.enqueuedByConn.get(connId);
     if (entries) {
       this.enqueuedByConn.delete(connId);
@@ -195,6 +206,7 @@ export class ResourceTable {
         }
       }
     }
+    if (!releaseHeld) return;
     const holders = this.owned.get(connId);
     if (!holders) return;
     this.owned.delete(connId);
@@ -242,8 +254,8 @@ export class ResourceTable {
     res.holders.delete(holder.token);
     const set = this.owned.get(holder.connId);
     if (set?.delete(holder) && set.size === 0) this.owned.delete(holder.connId);
-    const entry = this.enqueued(holder.connId, res.key);
-    if (entry && entry.token === holder.token) this.deleteEnqueued(holder.connId, res.key);
+    const entry = this.enqueued(holder.connId, res.id);
+    if (entry && entry.token === holder.token) this.deleteEnqueued(holder.connId, res.id);
   }
 
   private grantNext(res: Resource): void {

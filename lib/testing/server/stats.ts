@@ -1,5 +1,5 @@
 /**
- * The `stats` reply: the same JSON document dflockd v1.10 produces with Go's
+ * The `stats` reply: the same JSON document dflockd produces with Go's
  * `encoding/json` (field order, `[]` never `null`, `<>&` and U+2028/9 escaped,
  * each invalid UTF-8 byte of a key shown as `\ufffd`).
  *
@@ -8,7 +8,7 @@
 
 import type { ResourceTable } from './resource-table.js';
 
-/** A lock (limit 1) that has a holder or waiters. */
+/** A lock (limit 1; in `'2.1'` anything taken with `l`/`e`) that has a holder or waiters. */
 export interface LockStats {
   readonly key: string;
   /** Connection that acquired it; 0 when only waiters exist. */
@@ -18,7 +18,7 @@ export interface LockStats {
   readonly waiters: number;
 }
 
-/** A semaphore (limit > 1) that has holders or waiters. */
+/** A semaphore (limit > 1; in `'2.1'` anything taken with `sl`/`se`) that has holders or waiters. */
 export interface SemaphoreStats {
   readonly key: string;
   readonly limit: number;
@@ -126,8 +126,8 @@ export function renderStats(table: ResourceTable, connections: number): string {
     const waiters = res.waiters.size;
     const busy = res.holders.size > 0 || waiters > 0;
     if (!busy) {
-      (res.limit === 1 ? idleLocks : idleSemaphores).push(`{"key":${key},"idle_s":${seconds(now - res.lastActivity)}}`);
-    } else if (res.limit === 1) {
+      (res.kind === 'lock' ? idleLocks : idleSemaphores).push(`{"key":${key},"idle_s":${seconds(now - res.lastActivity)}}`);
+    } else if (res.kind === 'lock') {
       let owner = 0;
       let left = 0;
       for (const h of res.holders.values()) {

@@ -1,7 +1,7 @@
 /**
  * {@link DflockdTestServer}: an in-process server that speaks the dflockd
- * v1.10 wire protocol with the same observable behaviour (see PROTOCOL.md,
- * Part 1), for tests, demos and benchmarks without a Go binary.
+ * wire protocol with the same observable behaviour as dflockd 2.1 or v1.10.0
+ * (see PROTOCOL.md), for tests, demos and benchmarks without a Go binary.
  *
  * @module
  */
@@ -9,16 +9,16 @@
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { type CompatMode, type CompatRules, compatRules } from './compat.js';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { durationSeconds, optionSecondsToDuration } from './go-text.js';
-import { CommandHandlers } from './handlers.js';
+import { LockCore } from './lock-core.js';
 import { type DflockdTestServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { RequestParser } from './request-parser.js';
-import { ResourceTable } from './resource-table.js';
 import { type DflockdServerStats, parseStats, renderStats } from './stats.js';
 import { type Cancelable, after, every } from './timers.js';
-import { TokenSource } from './tokens.js';
 
+export type { CompatMode } from './compat.js';
 export type { DflockdTestServerOptions } from './options.js';
 export type { DflockdServerStats, IdleStats, LockStats, SemaphoreStats } from './stats.js';
 
@@ -41,18 +41,22 @@ type Phase = 'idle' | 'starting' | 'running' | 'stopping';
 const noop = (): void => undefined;
 
 /**
- * An in-process dflockd v1.10-compatible lock server.
+ * An in-process dflockd-compatible lock server, as dflockd 2.1 (the default)
+ * or v1.10.0 (`compat: '1.10'`).
  *
  * It reproduces the protocol rule by rule: 3-line framing and the 256-byte line
- * limit, FIFO grants per key, lease expiry sweeps, semaphores sharing the lock
- * key space, two-phase `e`/`w`, auth, TLS, the per-line read timeout,
- * max-locks/waiters/connections, auto-release on disconnect, idle-key GC and
- * the exact `stats` JSON.
+ * limit, FIFO grants per key, lease expiry sweeps, two-phase `e`/`w`, auth,
+ * TLS, the per-line read timeout, max-locks/waiters/connections, auto-release
+ * on disconnect, idle-key GC and the exact `stats` JSON.
  *
- * Deliberate differences from v1.10.0, all matching v1.10.1: a two-phase `w`
- * never returns a token whose lease was already swept (it answers
- * `error_lease_expired`), and `maxConnections` is exact even under a burst of
- * connects (v1.10.0 could overshoot it). Options also accept fractional seconds.
+ * `'2.1'` adds what v1.14–v2.1.1 changed (PROTOCOL.md Part 2): `ping`, separate
+ * lock and semaphore key spaces, stale tokens refused, waiters dropped on any
+ * disconnect and a peer leaving while blocked noticed, seconds beyond
+ * 9223372036 refused, a strict `e`, `error_draining` during a graceful stop,
+ * 64 KiB auth lines and fencing tokens. `'1.10'` is v1.10.0 with its bugs: the
+ * stale token of a late `w` (see `staleTokenOnWait`), a `maxConnections` a
+ * burst of connects can overshoot, wrapping seconds. Options also accept
+ * fractional seconds.
  *
  * Introspection for tests: {@link port}, {@link address}, {@link connectionCount},
  * {@link blockedCount} and {@link stats} read the live state without a connection.
@@ -73,11 +77,10 @@ export class DflockdTestServer {
   private listener: net.Server | undefined;
   private secureContext: tls.SecureContext | undefined;
   private boundPort = 0;
-  private nextConnId = 1;
-  private table!: ResourceTable;
-  private handlers!: CommandHandlers;
+  private lockCore: LockCore | undefined;
   private connectionHost!: ConnectionHost;
   private readonly parser: RequestParser;
+  private readonly rules: CompatRules;
   private readonly defaultLeaseSec: number;
   private readonly authToken: Buffer | undefined;
   private readonly connections = new Set<ServerConnection>();
@@ -92,10 +95,16 @@ export class DflockdTestServer {
   /** Validates the options (throws a RangeError/TypeError naming the bad one); nothing is bound yet. */
   constructor(options: DflockdTestServerOptions = {}) {
     this.options = resolveServerOptions(options);
+    this.rules = compatRules(this.options.compat, { staleTokenOnWait: this.options.staleTokenOnWait });
     const leaseNs = optionSecondsToDuration(this.options.defaultLeaseTtl);
-    this.parser = new RequestParser(leaseNs);
+    this.parser = new RequestParser(leaseNs, this.rules);
     this.defaultLeaseSec = durationSeconds(leaseNs);
     this.authToken = this.options.authToken === undefined ? undefined : Buffer.from(this.options.authToken, 'utf8');
+  }
+
+  /** The dflockd release line this server reproduces. */
+  get compat(): CompatMode {
+    return this.rules.mode;
   }
 
   /** The bound port once started (the configured one before). */
@@ -123,14 +132,14 @@ export class DflockdTestServer {
     return this.options.tlsCert !== undefined;
   }
 
-  /** Connections currently handled (the `connections` figure of `stats`). */
+  /** Connections currently handled, plus other front-ends' sessions (the `connections` figure of `stats`). */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.phase === 'idle' ? 0 : (this.lockCore?.connectionCount ?? 0);
   }
 
   /** Requests currently blocked in `l`/`sl`/`w`/`sw`: lets a test await "queued" without sleeping. */
   get blockedCount(): number {
-    return this.phase === 'idle' ? 0 : this.handlers.blockedCount;
+    return this.phase === 'idle' ? 0 : (this.lockCore?.handlers.blockedCount ?? 0);
   }
 
   /**
@@ -138,10 +147,19 @@ export class DflockdTestServer {
    * returns (same snake_case fields), as objects.
    */
   stats(): DflockdServerStats {
-    if (this.phase === 'idle') {
+    if (this.phase === 'idle' || !this.lockCore) {
       return { connections: 0, locks: [], semaphores: [], idle_locks: [], idle_semaphores: [] };
     }
-    return parseStats(renderStats(this.table, this.connections.size));
+    return parseStats(renderStats(this.lockCore.table, this.connectionCount));
+  }
+
+  /**
+   * @internal For another front-end of this server (the HTTP one): the lock
+   * state, handlers, rules and owner ids every front-end shares. Undefined
+   * unless running (or stopping).
+   */
+  get core(): LockCore | undefined {
+    return this.phase === 'running' || this.phase === 'stopping' ? this.lockCore : undefined;
   }
 
   /**
@@ -162,21 +180,18 @@ export class DflockdTestServer {
         const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
         this.secureContext = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
       }
-      this.table = new ResourceTable(
-        { maxLocks: this.options.maxLocks, maxWaiters: this.options.maxWaiters, gcMaxIdleMs: this.options.gcMaxIdle * 1000 },
-        new TokenSource(),
-        () => performance.now(),
-      );
-      this.handlers = new CommandHandlers(this.table, this.defaultLeaseSec, () => this.connections.size);
+      // Fresh state, ids from 1 and fences seeded from the clock: as a restarted dflockd.
+      const core = new LockCore(this.options, this.rules, this.parser, this.defaultLeaseSec, () => this.connections.size);
+      this.lockCore = core;
       this.connectionHost = {
         parser: this.parser,
-        handlers: this.handlers,
+        handlers: core.handlers,
+        rules: this.rules,
         authToken: this.authToken,
         readTimeoutMs: this.options.readTimeout * 1000,
         writeTimeoutMs: this.options.writeTimeout * 1000,
         connectionEnded: (conn) => this.connectionEnded(conn),
       };
-      this.nextConnId = 1;
       const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
@@ -189,8 +204,8 @@ export class DflockdTestServer {
       this.listener = listener;
       this.boundPort = (listener.address() as net.AddressInfo).port;
       this.timers = [
-        every(this.options.leaseSweepInterval * 1000, () => this.table.sweep()),
-        every(this.options.gcInterval * 1000, () => this.table.collectGarbage()),
+        every(this.options.leaseSweepInterval * 1000, () => core.table.sweep()),
+        every(this.options.gcInterval * 1000, () => core.table.collectGarbage()),
       ];
       this.phase = 'running';
       return this.boundPort;
@@ -219,6 +234,7 @@ export class DflockdTestServer {
     this.forceRequested = options.graceful !== true;
     this.stopping = this.shutdown().finally(() => {
       this.stopping = undefined;
+      this.lockCore = undefined;
       this.forceClose = undefined;
       this.phase = 'idle';
     });
@@ -229,7 +245,7 @@ export class DflockdTestServer {
     const listenerClosed = new Promise<void>((resolve) => this.listener!.close(() => resolve()));
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    this.handlers.beginShutdown();
+    this.lockCore!.handlers.beginShutdown();
     // Let the `error` replies of the cancelled requests be written first.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!this.forceRequested && this.connections.size > 0) {
@@ -264,20 +280,31 @@ export class DflockdTestServer {
       raw.destroy();
       return;
     }
+    const id = this.lockCore!.nextId();
+    // v1.10.0 counts a connection only once its goroutine runs: accepts of one burst all pass the check.
+    if (this.rules.lateConnectionCount) setImmediate(() => this.open(raw, id));
+    else this.open(raw, id);
+  }
+
+  private open(raw: net.Socket, id: number): void {
+    if (this.phase !== 'running' || raw.destroyed) {
+      raw.destroy();
+      return;
+    }
     let socket: net.Socket = raw;
     if (this.secureContext) {
       // Wrapped by hand so the TCP accept (ids, max-connections) precedes the
       // handshake, which then runs under the first line's read deadline, as in Go.
       socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
     }
-    const conn = new ServerConnection(this.nextConnId++, socket, this.connectionHost);
+    const conn = new ServerConnection(id, socket, this.connectionHost);
     this.connections.add(conn);
     conn.start();
   }
 
   private connectionEnded(conn: ServerConnection): void {
     this.connections.delete(conn);
-    if (this.options.autoReleaseOnDisconnect) this.table.cleanupConnection(conn.id);
-    if (this.connections.size === 0) this.onConnectionsGone?.();
+    this.lockCore!.ownerEnded(conn.id);
+    if (this.connectionCount === 0) this.onConnectionsGone?.();
   }
 }

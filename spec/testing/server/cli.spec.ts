@@ -37,6 +37,8 @@ describe('Go flag parsing', () => {
     [['--max-locks', '1_000'], { 'max-locks': 1000 }],
     [['--max-locks', '+5'], { 'max-locks': 5 }],
     [['--auth-token', ''], { 'auth-token': '' }],
+    [['--compat', '1.10'], { compat: '1.10' }],
+    [['--compat=2.1'], { compat: '2.1' }],
     [['--'], {}],
     [[], {}],
   ])('%j', (argv, expected) => expect(flags(...argv)).toEqual(expected));
@@ -86,6 +88,12 @@ describe('configuration precedence (§1.11, §1.5)', () => {
     expect(config(['--default-lease-ttl', '55'], { DFLOCKD_DEFAULT_LEASE_TTL_S: '44' }).defaultLeaseTtl).toBe(55);
     expect(config([], { DFLOCKD_DEFAULT_LEASE_TTL_S: '44' }).defaultLeaseTtl).toBe(44);
     expect(config([], {}).defaultLeaseTtl).toBe(33);
+  });
+
+  test('--compat: 2.1 by default, 1.10 when given; a bad value is refused naming the flag', () => {
+    expect(config([], {}).compat).toBe('2.1');
+    expect(config(['--compat=1.10'], {}).compat).toBe('1.10');
+    expect(config(['--compat', '3'], {}).compat).toBe('3'); // validated by the server options, worded by the command
   });
 
   test('a malformed environment value is ignored', () => {
@@ -188,6 +196,36 @@ describe('dflockd-rx server (built CLI)', () => {
     expect(current.stderr).toContain('SIGTERM: shutting down gracefully');
   });
 
+  test.each([
+    [[], 'ok'],
+    [['--compat', '1.10'], 'error'],
+    [['--compat=2.1'], 'ok'],
+  ])('%j: ping answers %s (the compat mode reaches the server)', async (extra, answer) => {
+    current = run(['server', '--port', '0', ...extra]);
+    const port = await listeningPort(current);
+    const c = await RawClient.connect(port);
+    expect(await c.request('ping', '_', '')).toBe(answer);
+    await c.destroy();
+    current.child.kill('SIGTERM');
+    expect(await current.exit).toBe(0);
+  });
+
+  test('SIGTERM in 2.1: a blocked request gets error, the next one error_draining and a close, exit 0', async () => {
+    current = run(['server', '--port', '0', '--shutdown-timeout', '5']);
+    const port = await listeningPort(current);
+    const [a, b] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);
+    grant(await a.request('l', 'drain', '0'));
+    b.send('l\ndrain\n30\n');
+    await b.silentFor(100); // blocked behind a
+    current.child.kill('SIGTERM');
+    expect(await b.line()).toBe('error');
+    expect(await b.request('l', 'other', '0')).toBe('error_draining');
+    await b.eof();
+    expect(await a.request('n', 'drain', 'x')).toBe('error_draining');
+    await a.eof();
+    expect(await current.exit).toBe(0); // the last connection left: no need to wait 5 s
+  });
+
   test('SIGINT with a connected client: graceful stop force-closes it after --shutdown-timeout, exit 0', async () => {
     current = run(['server', '--port=0', '--shutdown-timeout=0.3'], { DFLOCKD_DEFAULT_LEASE_TTL_S: '44' });
     const port = await listeningPort(current);
@@ -202,6 +240,7 @@ describe('dflockd-rx server (built CLI)', () => {
     [['server', '--no-auto-release-on-disconnect'], 1, /configuration error: flag provided but not defined: -no-auto-release-on-disconnect/, 'stderr'],
     [['server', '--read-timeout', '0'], 1, /configuration error: --read-timeout must be > 0/, 'stderr'],
     [['server', '--tls-cert', 'x.pem'], 1, /configuration error: --tls-cert and --tls-key must be provided together/, 'stderr'],
+    [['server', '--compat', '1.11'], -1, /configuration error: --compat must be one of '2\.1', '1\.10' \(got 1\.11\)/, 'stderr'],
     [['server', '--help'], 0, /Usage: dflockd-rx server \[flags\]/, 'stdout'],
     [['--help'], 0, /Commands:[\s\S]*\n {2}server +run the in-process/, 'stdout'],
     [['nope'], -1, /unknown command "nope"/, 'stderr'],

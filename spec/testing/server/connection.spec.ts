@@ -73,22 +73,6 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
     expect(Date.now() - started).toBeLessThan(200);
   });
 
-  test('a client that disconnects while blocked is not noticed until its timeout', async () => {
-    const [holder, b, d] = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
-    grant(await holder.request('l', 'k4', '0'));
-    b.send('l\nk4\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'b to block');
-    d.send('l\nk4\n1\n');
-    await waitFor(() => fx.server.blockedCount === 2, 2000, 'd to block');
-    const before = fx.server.connectionCount;
-    await d.destroy();
-    await sleep(50);
-    expect(fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters).toBe(2);
-    expect(fx.server.connectionCount).toBe(before); // still counted
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters === 1, 2000, 'd to time out');
-    expect(fx.server.connectionCount).toBe(before - 1);
-  });
-
   test('a lock granted to a dead blocked waiter is released again quickly', async () => {
     const [holder, dead, live] = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
     const held = grant(await holder.request('l', 'k5', '0'));
@@ -123,8 +107,30 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
   });
 });
 
+// v1.10.0: a disconnect while blocked goes unnoticed (2.1: compat.spec.ts).
+describe('v1.10.0: a blocked connection is not watched (§1.7.4)', () => {
+  const fx = useServer({ compat: '1.10', leaseSweepInterval: 0.1 });
+
+  test('a client that disconnects while blocked is not noticed until its timeout', async () => {
+    const [holder, b, d] = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
+    grant(await holder.request('l', 'k4', '0'));
+    b.send('l\nk4\n5\n');
+    await waitFor(() => fx.server.blockedCount === 1, 2000, 'b to block');
+    d.send('l\nk4\n1\n');
+    await waitFor(() => fx.server.blockedCount === 2, 2000, 'd to block');
+    const before = fx.server.connectionCount;
+    await d.destroy();
+    await sleep(50);
+    expect(fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters).toBe(2);
+    expect(fx.server.connectionCount).toBe(before); // still counted
+    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters === 1, 2000, 'd to time out');
+    expect(fx.server.connectionCount).toBe(before - 1);
+  });
+});
+
+// v1.10.0: with auto-release off nothing is cleaned up (2.1 still drops waiters: compat.spec.ts).
 describe('--auto-release-on-disconnect=false (§1.8)', () => {
-  const fx = useServer({ autoReleaseOnDisconnect: false, leaseSweepInterval: 0.1 }, { concurrent: true });
+  const fx = useServer({ compat: '1.10', autoReleaseOnDisconnect: false, leaseSweepInterval: 0.1 }, { concurrent: true });
 
   test.concurrent('held locks outlive their connection until the lease expires', async () => {
     const [a, m] = await Promise.all([fx.connect(), fx.connect()]);

@@ -2,7 +2,7 @@ import { resolveServerOptions, SERVER_DEFAULTS } from '../../../lib/testing/serv
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../../lib/testing/server/test-server';
 
 describe('DflockdTestServer options', () => {
-  test('defaults are dflockd v1.10 defaults', () => {
+  test('defaults are dflockd\'s defaults, in compat 2.1', () => {
     expect(resolveServerOptions()).toEqual({
       port: 6388,
       host: '127.0.0.1',
@@ -20,6 +20,8 @@ describe('DflockdTestServer options', () => {
       gcMaxIdle: 60,
       shutdownTimeout: 30,
       autoReleaseOnDisconnect: true,
+      compat: '2.1',
+      staleTokenOnWait: undefined,
     });
     expect(Object.isFrozen(SERVER_DEFAULTS)).toBe(true);
   });
@@ -49,8 +51,17 @@ describe('DflockdTestServer options', () => {
     [{ tlsCert: 'cert.pem' }, /tlsCert and tlsKey must be provided together/],
     [{ authToken: 'a\nb' }, /option authToken must not contain CR or LF/],
     [{ autoReleaseOnDisconnect: 'no' as unknown as boolean }, /option autoReleaseOnDisconnect must be a boolean/],
+    [{ compat: '2.0' as '2.1' }, /option compat must be one of '2\.1', '1\.10' \(got 2\.0\)/],
+    [{ compat: 2.1 as unknown as '2.1' }, /option compat must be one of/],
+    [{ staleTokenOnWait: 1 as unknown as boolean }, /option staleTokenOnWait must be a boolean/],
   ])('%j is refused with a message naming the option', (options, message) => {
     expect(() => new DflockdTestServer(options)).toThrow(message);
+  });
+
+  test('compat and staleTokenOnWait are kept as given', () => {
+    expect(resolveServerOptions({ compat: '1.10', staleTokenOnWait: false })).toMatchObject({ compat: '1.10', staleTokenOnWait: false });
+    expect(new DflockdTestServer({ compat: '1.10' }).compat).toBe('1.10');
+    expect(new DflockdTestServer().compat).toBe('2.1');
   });
 
   test('an empty authToken means no auth', () => {

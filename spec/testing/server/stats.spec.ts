@@ -22,7 +22,7 @@ describe('stats (§1.4.7)', () => {
     const idle = grant(await a.request('l', 'st-idle', '0'));
     await a.request('r', 'st-idle', idle.token);
     const idleSem = grant(await a.request('sl', 'st-idle-sem', '0 2'));
-    await a.request('r', 'st-idle-sem', idleSem.token);
+    await a.request('sr', 'st-idle-sem', idleSem.token);
     expect(await b.request('e', 'st-lock', '')).toBe('queued');
     const raw = await a.request('stats', '_', '_');
     expect(raw).toMatch(
@@ -55,8 +55,8 @@ describe('stats (§1.4.7)', () => {
 describe('renderStats edge cases', () => {
   test('a lock with waiters but no holder shows owner 0 and lease 0; a semaphore shows holders 0', () => {
     const table = new ResourceTable({ maxLocks: 10, maxWaiters: 0, gcMaxIdleMs: 1000 }, new TokenSource(), () => 1000);
-    const lock = table.open('w-only', 1, '1');
-    const sem = table.open('s-only', 5, '5');
+    const lock = table.open('w-only', 'w-only', 'lock', 1, '1');
+    const sem = table.open('s-only', 's-only', 'semaphore', 5, '5');
     if (typeof lock === 'string' || typeof sem === 'string') throw new Error('open failed');
     table.addWaiter(lock, 7, 1000);
     table.addWaiter(sem, 7, 1000);
@@ -68,7 +68,7 @@ describe('renderStats edge cases', () => {
 
   test('limits beyond 2^53 are printed exactly', () => {
     const table = new ResourceTable({ maxLocks: 10, maxWaiters: 0, gcMaxIdleMs: 1000 }, new TokenSource(), () => 0);
-    const sem = table.open('huge', 9223372036854775807, '9223372036854775807');
+    const sem = table.open('huge', 'huge', 'semaphore', 9223372036854775807, '9223372036854775807');
     if (typeof sem === 'string') throw new Error('open failed');
     table.tryGrant(sem, 1, 1000);
     expect(renderStats(table, 0)).toContain('"limit":9223372036854775807,');

@@ -79,14 +79,6 @@ describe('two-phase enqueue/wait', () => {
     expect(lockOf(fx, 'q2')!.waiters).toBe(1);
   });
 
-  test('e/se and w/sw are interchangeable at the wait step', async () => {
-    const c = await fx.connect();
-    const se = grant(await c.request('se', 'tx-sem', '3'));
-    expect(grant(await c.request('w', 'tx-sem', '0')).token).toBe(se.token);
-    const e = grant(await c.request('e', 'tx-lock', ''));
-    expect(grant(await c.request('sw', 'tx-lock', '0')).token).toBe(e.token);
-  });
-
   test('a queued enqueue is dropped when its connection closes (auto-release)', async () => {
     const [holder, c] = await Promise.all([fx.connect(), fx.connect()]);
     grant(await holder.request('l', 'tq', '0'));
@@ -131,5 +123,18 @@ describe('two-phase without a sweep in reach', () => {
     expect(await c.request('w', 't6_0', '0')).toBe('error_lease_expired');
     expect(await d.line()).toMatch(/^ok [0-9a-f]{32} 33$/); // evicted and granted on
     expect(await c.request('w', 't6_0', '0')).toBe('error_not_enqueued');
+  });
+});
+
+// v1.10.0: one key space, so the command only selects the code path (2.1: compat.spec.ts).
+describe('two-phase in v1.10.0', () => {
+  const fx = useServer({ compat: '1.10' });
+
+  test('e/se and w/sw are interchangeable at the wait step', async () => {
+    const c = await fx.connect();
+    const se = grant(await c.request('se', 'tx-sem', '3'));
+    expect(grant(await c.request('w', 'tx-sem', '0')).token).toBe(se.token);
+    const e = grant(await c.request('e', 'tx-lock', ''));
+    expect(grant(await c.request('sw', 'tx-lock', '0')).token).toBe(e.token);
   });
 });
