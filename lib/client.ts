@@ -103,7 +103,7 @@ export class DflockdClient implements AsyncDisposable {
         dedicatedConnections: this.options.dedicatedConnections,
         queuedHeartbeatMs: idleMs,
       },
-      held: { scheduler, wheel: new RenewScheduler(scheduler) },
+      held: { scheduler, wheel: new RenewScheduler(scheduler), fencing: this.options.fencing },
       heartbeatMs,
       idleTimeoutMs,
       emitted: this.onEmitted,
@@ -250,7 +250,7 @@ function withServer(event: LockEvent, server: string): ClientEvent {
       return { type: 'queued', key: event.key, server };
     case 'acquired':
     case 'renewed':
-      return { type: event.type, key: event.key, token: event.token, leaseS: event.leaseS, expiresAt: event.expiresAt, server };
+      return { type: event.type, key: event.key, token: event.token, leaseS: event.leaseS, expiresAt: event.expiresAt, fence: event.fence, server };
     case 'lost':
       return { type: 'lost', key: event.key, token: event.token, reason: event.reason, error: event.error, server };
   }

@@ -19,6 +19,8 @@ export interface AcquiredEvent {
   readonly leaseS: number;
   /** Local monotonic deadline (ms, `performance.now()` scale): `lost` is emitted no later than this unless renewed. */
   readonly expiresAt: number;
+  /** The token's fence (servers ≥ 2.1), with `ClientOptions.fencing`: see `fenceOf`. */
+  readonly fence?: bigint;
 }
 
 /** A renewal succeeded; the deadline moved. */
@@ -28,6 +30,8 @@ export interface RenewedEvent {
   readonly token: string;
   readonly leaseS: number;
   readonly expiresAt: number;
+  /** The token's fence (servers ≥ 2.1), with `ClientOptions.fencing`: the same as at `acquired`. */
+  readonly fence?: bigint;
 }
 
 /** The lease is gone while the subscriber still wanted it. Always the last event. */

@@ -2,6 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Connection, ConnectionHolder } from '../connection/connection.js';
 import { ConnectionError, DflockdError } from '../errors.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
+import { fenceOf } from '../protocol/fence.js';
 import type { Granted } from './acquisition.js';
 import type { LockEvent, LostReason } from './events.js';
 import { LeaseEffect, LeaseInput, LeaseState, LeaseStep, LeaseTiming, leaseStep, startLease } from './lease-machine.js';
@@ -22,6 +23,8 @@ export interface HeldLeaseSettings {
   readonly scheduler: SchedulerLike;
   /** The client's batched timer for renewals. */
   readonly wheel: RenewScheduler;
+  /** `acquired` and `renewed` carry the token's fence (ClientOptions.fencing). */
+  readonly fencing: boolean;
 }
 
 const RELEASE: LeaseInput = Object.freeze({ type: 'release' });
@@ -116,9 +119,11 @@ export class HeldLease implements ConnectionHolder {
 
   private run(effect: LeaseEffect): void {
     switch (effect.type) {
-      case 'emit':
-        this.owner.emit(effect.event);
+      case 'emit': {
+        const event = effect.event;
+        this.owner.emit(this.settings.fencing && (event.type === 'acquired' || event.type === 'renewed') ? { ...event, fence: fenceOf(event.token) } : event);
         return;
+      }
       case 'schedule':
         this.cancelTimers();
         if (this.state.phase === 'held') {

@@ -41,10 +41,11 @@ test.each([0, 10])('client.lock (acquireTimeoutS %i) fails with ConnectionError 
 });
 
 test('the facade rejects (never resolves false) when nobody answers', async () => {
-  const lock = new DistributedLock('silent-facade', { servers: [['127.0.0.1', port]], requestTimeoutS: 0.5 });
+  const client = new DflockdClient({ servers: [['127.0.0.1', port]], requestTimeoutS: 0.5 });
+  const lock = new DistributedLock('silent-facade', { client });
   try {
     await expect(lock.acquire()).rejects.toBeInstanceOf(ConnectionError);
   } finally {
-    await lock.close();
+    await client.close();
   }
 });

@@ -51,7 +51,7 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
       dedicatedConnections: false,
       queuedHeartbeatMs: idleMs * 0.4,
     },
-    held: { scheduler, wheel: new RenewScheduler(scheduler) },
+    held: { scheduler, wheel: new RenewScheduler(scheduler), fencing: false },
     heartbeatMs: idleMs * 0.6,
     idleTimeoutMs: idleMs,
     emitted: () => undefined,
