@@ -1,6 +1,6 @@
 import type { Config } from 'jest';
 
-const config: Config = {
+const project = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
@@ -15,6 +15,21 @@ const config: Config = {
     '^dflockd-rx/testing$': '<rootDir>/lib/testing/index.ts',
     '^dflockd-rx/nestjs$': '<rootDir>/lib/nestjs/index.ts',
   },
+} satisfies Config;
+
+const config: Config = {
+  projects: [
+    // Everything, against the test server's default mode: dflockd 2.1.
+    { ...project, displayName: 'dflockd 2.1' },
+    // The client suites once more against dflockd v1.10.0 (the same specs, parameterised by the
+    // server fixture through DFLOCKD_TEST_COMPAT, not copied).
+    {
+      ...project,
+      displayName: 'dflockd 1.10',
+      testMatch: ['<rootDir>/spec/{client,facade,lease,reliability}/**/*.spec.ts'],
+      setupFiles: ['<rootDir>/spec/helpers/compat-1.10.ts'],
+    },
+  ],
   testTimeout: 20_000,
   // Real sockets and short real-time leases: two workers fit the 2-core machines we run on.
   maxWorkers: 2,

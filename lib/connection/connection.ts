@@ -69,6 +69,8 @@ export class Connection {
   private referenced = true;
   /** Set by an `error_draining` reply: the server is shutting down and will close this connection. */
   private draining: DrainingError | undefined;
+  /** Told once when this connection learns the server is draining (the pool tells the others). */
+  private drainingHandler: ((error: DrainingError) => void) | undefined;
   /** Whether the server answers `ping` with `ok` (dflockd ≥ 1.14); learnt from the first ping. */
   private pingAnswered: boolean | undefined;
   /** True once the reply watchdog declared this connection broken. */
@@ -321,7 +323,7 @@ export class Connection {
     const callback = entry.callback;
     entry.callback = undefined;
     if (result instanceof DflockdError) {
-      if (result.code === 'error_draining') this.draining ??= result as DrainingError;
+      if (result.code === 'error_draining') this.serverDraining(result as DrainingError);
       callback?.(result, undefined);
       // A line that is no reply leaves the framing unknown: never reuse this connection.
       if (result.code === 'PROTOCOL_ERROR') this.destroy('sent a line that is not a dflockd reply');
@@ -331,6 +333,28 @@ export class Connection {
     // After the callback: a grant makes the connection hold a lease, and it stays referenced
     // instead of being unreferenced and referenced again.
     if (this.referenced && this.head === this.pending.length && this.closeError === undefined) this.updateRef();
+  }
+
+  /**
+   * The server is shutting down (this connection, or another to the same server, got
+   * `error_draining`): this connection is not reused, and whatever ends it now is reported as a
+   * `DrainingError`, so its leases are lost with reason `'server-shutdown'`.
+   * @internal
+   */
+  serverDraining(error: DrainingError): void {
+    if (this.draining !== undefined || this.closeError !== undefined) return;
+    this.draining = error;
+    const handler = this.drainingHandler;
+    this.drainingHandler = undefined;
+    handler?.(error);
+  }
+
+  /**
+   * Registers the handler told when this connection first learns the server is draining.
+   * @internal
+   */
+  whenDraining(handler: (error: DrainingError) => void): void {
+    this.drainingHandler = handler;
   }
 
   private fail(cause: DflockdError, destroy = true): void {

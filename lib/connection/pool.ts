@@ -46,6 +46,8 @@ const BUSY_IN_FLIGHT = 8;
 export class ServerPool {
   /** The shared set. */
   private readonly connections: Connection[] = [];
+  /** Every connection this pool opened and that is not closed yet (shared, kept or lent). */
+  private readonly opened = new Set<Connection>();
   /** Connections holding leases outside the shared set (beyond the cap, or adopted with `share = false`). */
   private readonly kept = new Set<Connection>();
   /** The one attempt to open a shared connection, while it runs. */
@@ -197,8 +199,14 @@ export class ServerPool {
         next: (conn) => {
           uncount();
           this.settings.onEvent({ type: 'connected', server: this.server });
+          this.opened.add(conn);
+          // One connection told the server is draining tells them all: each then ends as a drain.
+          conn.whenDraining((error) => {
+            for (const other of this.opened) other.serverDraining(error);
+          });
           conn.onClose((error) => {
             // Broken or closed: never handed out again.
+            this.opened.delete(conn);
             const index = this.connections.indexOf(conn);
             if (index !== -1) this.connections.splice(index, 1);
             this.kept.delete(conn);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { type ClientEvent, DflockdClient } from '../../lib/index.js';
 import { DflockdTestServer, type DflockdTestServerOptions, FaultProxy } from '../../lib/testing/index.js';
-import { type RawStats, freePort, rawStats } from '../helpers/server.js';
+import { type RawStats, freePort, rawStats, testCompat } from '../helpers/server.js';
 import { liveClientTimers, socketsTo, trackClientTimers } from '../../tools/handles.js';
 
 /** Set to a dflockd binary to run the reliability suite against the real server (integer-second flags only). */
@@ -39,7 +39,7 @@ export async function startServerAt(port: number, options: Omit<DflockdTestServe
     if (started === undefined) throw new Error(`dflockd could not listen on 127.0.0.1:${port}`);
     return started;
   }
-  const server = new DflockdTestServer({ ...options, port, host: '127.0.0.1' });
+  const server = new DflockdTestServer({ compat: testCompat(), ...options, port, host: '127.0.0.1' });
   const bound = await server.start();
   return {
     port: bound,
