@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { utf8Bytes } from './protocol/utf8.js';
 
 const TABLE = (() => {
   const table = new Uint32Array(256);
@@ -27,7 +28,7 @@ export function crc32(bytes: Uint8Array): number {
  * ```
  */
 export function stableHashShard(key: string, numServers: number): number {
-  return crc32(Buffer.from(key, 'utf8')) % numServers;
+  return crc32(utf8Bytes(key)) % numServers;
 }
 
 /** Runs a strategy and refuses a result that is not an integer index of a server. */
