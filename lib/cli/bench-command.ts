@@ -80,15 +80,15 @@ export async function benchCommand(argv: readonly string[], env: NodeJS.ProcessE
     const answered = answerHelpOrVersion(values, BENCH_HELP);
     if (answered !== undefined) return answered;
     if (values.count !== undefined && values.seconds !== undefined) throw new UsageError('--count', 'give --count or --seconds, not both');
-    const count = parseNumberFlag('--count', values.count, { integer: true, min: 1 });
+    const count = parseNumberFlag('--count', values.count, { integer: true, min: 1, unit: 'cycles' });
     plan = {
-      keys: parseNumberFlag('--keys', values.keys, { integer: true, min: 1 }) ?? DEFAULTS.keys,
-      workers: parseNumberFlag('--workers', values.workers, { integer: true, min: 1 }) ?? DEFAULTS.workers,
+      keys: parseNumberFlag('--keys', values.keys, { integer: true, min: 1, unit: 'keys' }) ?? DEFAULTS.keys,
+      workers: parseNumberFlag('--workers', values.workers, { integer: true, min: 1, unit: 'workers' }) ?? DEFAULTS.workers,
       prefix: values.prefix ?? DEFAULTS.prefix,
       count,
-      seconds: count !== undefined ? undefined : (parseNumberFlag('--seconds', values.seconds, { integer: false, min: 0, minExclusive: true }) ?? DEFAULTS.seconds),
-      leaseTtlS: parseNumberFlag('--lease', values.lease, { integer: true, min: 1 }),
-      acquireTimeoutS: parseNumberFlag('--timeout', values.timeout, { integer: true, min: 0 }) ?? DEFAULTS.timeout,
+      seconds: count !== undefined ? undefined : (parseNumberFlag('--seconds', values.seconds, { integer: false, min: 0, minExclusive: true, unit: 'seconds' }) ?? DEFAULTS.seconds),
+      leaseTtlS: parseNumberFlag('--lease', values.lease, { integer: true, min: 1, unit: 'seconds' }),
+      acquireTimeoutS: parseNumberFlag('--timeout', values.timeout, { integer: true, min: 0, unit: 'seconds' }) ?? DEFAULTS.timeout,
     };
     if (plan.seconds !== undefined && plan.seconds > 86_400) throw new UsageError('--seconds', `at most 86400 (a day), got ${plan.seconds}`);
     if (/[\s\0]/.test(plan.prefix) || plan.prefix.length > 200) throw new UsageError('--prefix', `a key prefix without spaces, at most 200 characters, got ${JSON.stringify(plan.prefix)}`);
