@@ -3,13 +3,16 @@
 // (which import `dflockd-rx` by name, resolved through the exports map exactly as a user's code
 // would).
 //
-// Incremental: `tsc -b` skips a project whose inputs have not changed since its last build
-// (its .tsbuildinfo lives inside the output directory, so deleting the output forces a rebuild),
-// and the ESM faces are rewritten only when their CommonJS entry is newer. `--clean` deletes
-// dist/ and build/ first; `npm pack` (prepack) always builds clean, so a deleted source file
-// can never linger in the tarball.
+// Incremental: when no input (lib/, examples/, tools/, scripts/, tsconfig*.json, package.json,
+// package-lock.json) is newer than the last build's stamp, nothing runs at all. Otherwise
+// `tsc -b` rebuilds the library from its .tsbuildinfo (kept inside dist/, so deleting the output
+// forces a full build), the ESM faces are rewritten only when their CommonJS entry is newer, and
+// the examples and tools are re-checked with `tsc -p --incremental`, which, unlike `tsc -b`,
+// notices that the package's declarations they import have changed. `--clean` deletes dist/ and
+// build/ first; `npm pack` (prepack) always builds clean, so a deleted source file can never
+// linger in the tarball.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { ENTRIES, entryFiles, packageFields } from './entries.mjs';
@@ -18,7 +21,20 @@ const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 process.chdir(root);
-const tscBuild = (...projects) => execFileSync(process.execPath, [tsc, '-b', ...projects], { stdio: 'inherit' });
+// tsc has printed its errors: exit with its status, without a stack trace of this script.
+const tscRun = (...args) => {
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { stdio: 'inherit' });
+  } catch (error) {
+    failed = error.status ?? 1;
+    throw error;
+  }
+};
+const tscBuild = (project) => tscRun('-b', project);
+const tscProject = (project) => tscRun('-p', project);
+let failed;
+const STAMP = 'build/.build-stamp';
+const INPUTS = ['lib', 'examples', 'tools', 'scripts', 'package.json', 'package-lock.json', ...readdirSync('.').filter((f) => /^tsconfig.*\.json$/.test(f))];
 
 // Several builds at once (parallel test runs in one checkout) would overwrite each other's
 // output: take a directory lock, stealing it when it is older than any build takes.
@@ -46,17 +62,38 @@ try {
     rmSync('dist', { recursive: true, force: true, maxRetries: 5 });
     rmSync('build', { recursive: true, force: true, maxRetries: 5 });
   }
-  tscBuild('tsconfig.build.json');
-  writeIfChanged('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
-  chmodSync('dist/cjs/cli/main.js', 0o755);
-  syncPackageJson();
-  for (const entry of ENTRIES) {
-    markEsModule(entry);
-    writeEsmFace(entry);
+  if (!upToDate()) {
+    tscBuild('tsconfig.build.json');
+    writeIfChanged('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
+    chmodSync('dist/cjs/cli/main.js', 0o755);
+    syncPackageJson();
+    for (const entry of ENTRIES) {
+      markEsModule(entry);
+      writeEsmFace(entry);
+    }
+    tscProject('tsconfig.examples.json');
+    tscProject('tsconfig.tools.json');
+    writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   }
-  tscBuild('tsconfig.examples.json', 'tsconfig.tools.json');
+} catch (error) {
+  if (failed === undefined) throw error;
 } finally {
   rmSync(LOCK, { recursive: true, force: true });
+}
+if (failed !== undefined) process.exitCode = failed;
+
+// True when the last build's stamp is newer than every input and the outputs are all there.
+function upToDate() {
+  if (!existsSync(STAMP) || !existsSync('dist/cjs/index.js') || !existsSync('build/examples') || !existsSync('build/tools')) return false;
+  const built = statSync(STAMP).mtimeMs;
+  const newer = (file) => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return false;
+    if (!stat.isDirectory()) return stat.mtimeMs > built;
+    // A directory's own mtime changes when an entry is added, removed or renamed.
+    return stat.mtimeMs > built || readdirSync(file).some((name) => newer(path.join(file, name)));
+  };
+  return !INPUTS.some(newer);
 }
 
 /**
