@@ -57,6 +57,7 @@ test("jest maps every entry's package name to its source (examples import the pa
   for (const entry of derived.entries) {
     const name = entry.subpath === '.' ? 'dflockd-rx' : `dflockd-rx/${entry.subpath.slice(2)}`;
     const pattern = Object.keys(mapper).find((p) => new RegExp(p).test(name));
-    expect({ name, maps: pattern === undefined ? undefined : mapper[pattern]!.replace('<rootDir>/', '') }).toEqual({ name, maps: entry.source });
+    const maps = pattern === undefined ? undefined : name.replace(new RegExp(pattern), mapper[pattern]!).replace('<rootDir>/', '');
+    expect({ name, maps }).toEqual({ name, maps: entry.source });
   }
 });
