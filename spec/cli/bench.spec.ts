@@ -54,9 +54,9 @@ describe('dflockd-rx bench', () => {
 
   test.each([
     [['--count', '10', '--seconds', '1'], /--count: give --count or --seconds, not both/],
-    [['--workers', '0'], /--workers: expected a whole number ≥ 1, got "0"/],
-    [['--keys', '2.5'], /--keys: expected a whole number ≥ 1, got "2\.5"/],
-    [['--lease', 'soon'], /--lease: expected a whole number ≥ 1, got "soon"/],
+    [['--workers', '0'], /--workers: expected a whole number of workers ≥ 1, got "0"/],
+    [['--keys', '2.5'], /--keys: expected a whole number of keys ≥ 1, got "2\.5"/],
+    [['--lease', 'soon'], /--lease: expected a whole number of seconds ≥ 1, got "soon"/],
     [['--prefix', 'a b'], /--prefix: a key prefix without spaces/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--quick'], /Unknown option '--quick'/],
