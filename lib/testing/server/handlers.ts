@@ -18,6 +18,12 @@ export interface RequestOrigin {
   readonly id: number;
   /** Delivers the reply of a request that blocked; the connection then reads on. */
   resume(reply: string): void;
+  /**
+   * Told when a request blocks, with the handle that ends it early (its reply,
+   * `error`, then comes through `resume`): an HTTP long poll whose client left
+   * or whose session was deleted gives its place up this way.
+   */
+  onBlocked?(pending: Cancelable): void;
 }
 
 const OK = 'ok\n';
@@ -190,6 +196,7 @@ export class CommandHandlers {
       finish(onGrant(token));
     };
     this.blocked.add(pending);
+    origin.onBlocked?.(pending);
   }
 
   // dflockd's FormatResponse shows the default lease when the lease truncates to 0 s.

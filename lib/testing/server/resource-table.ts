@@ -184,17 +184,7 @@ export class ResourceTable {
    * their queued waiters, then releases every slot it acquired and grants them on.
    */
   cleanupConnection(connId: number): void {
-    const entries = this.enqueuedByConn.get(connId);
-    if (entries) {
-      this.enqueuedByConn.delete(connId);
-      for (const entry of entries.values()) {
-        // Not removeWaiter: a disconnect is not activity on the key (idle_s keeps counting).
-        if (entry.waiter) {
-          entry.waiter.onGrant = null;
-          entry.resource.waiters.remove(entry.waiter);
-        }
-      }
-    }
+    this.dropEnqueued(connId);
     const holders = this.owned.get(connId);
     if (!holders) return;
     this.owned.delete(connId);
@@ -207,6 +197,23 @@ export class ResourceTable {
     for (const res of touched) {
       res.lastActivity = now;
       this.grantNext(res);
+    }
+  }
+
+  /**
+   * Drops an owner's two-phase entries and their queued waiters, keeping what
+   * it holds (an HTTP session that ends with auto-release off).
+   */
+  dropEnqueued(connId: number): void {
+    const entries = this.enqueuedByConn.get(connId);
+    if (!entries) return;
+    this.enqueuedByConn.delete(connId);
+    for (const entry of entries.values()) {
+      // Not removeWaiter: a disconnect is not activity on the key (idle_s keeps counting).
+      if (entry.waiter) {
+        entry.waiter.onGrant = null;
+        entry.resource.waiters.remove(entry.waiter);
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { durationSeconds, optionSecondsToDuration } from './go-text.js';
 import { CommandHandlers } from './handlers.js';
+import { HttpFrontEnd } from './http/http-front-end.js';
 import { type DflockdTestServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { RequestParser } from './request-parser.js';
 import { ResourceTable } from './resource-table.js';
@@ -88,6 +89,7 @@ export class DflockdTestServer {
   private forceClose: (() => void) | undefined;
   private forceRequested = false;
   private onConnectionsGone: (() => void) | undefined;
+  private http: HttpFrontEnd | undefined;
 
   /** Validates the options (throws a RangeError/TypeError naming the bad one); nothing is bound yet. */
   constructor(options: DflockdTestServerOptions = {}) {
@@ -101,6 +103,24 @@ export class DflockdTestServer {
   /** The bound port once started (the configured one before). */
   get port(): number {
     return this.boundPort || this.options.port;
+  }
+
+  /** The bound port of the HTTP API once started; `undefined` when it is not configured. */
+  get httpPort(): number | undefined {
+    return this.http?.port || this.options.httpPort;
+  }
+
+  /** `http://host:port` of the HTTP API (IPv6 hosts in brackets), or `undefined` without one. */
+  get httpUrl(): string | undefined {
+    const port = this.httpPort;
+    if (port === undefined) return undefined;
+    const host = this.options.httpHost;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Open HTTP sessions (0 without an HTTP listener). */
+  get httpSessionCount(): number {
+    return this.http?.sessionCount ?? 0;
   }
 
   /** The bind host. */
@@ -188,6 +208,7 @@ export class DflockdTestServer {
       listener.on('error', noop);
       this.listener = listener;
       this.boundPort = (listener.address() as net.AddressInfo).port;
+      if (this.options.httpPort !== undefined) await this.bindHttp();
       this.timers = [
         every(this.options.leaseSweepInterval * 1000, () => this.table.sweep()),
         every(this.options.gcInterval * 1000, () => this.table.collectGarbage()),
@@ -195,9 +216,32 @@ export class DflockdTestServer {
       this.phase = 'running';
       return this.boundPort;
     } catch (err) {
+      this.listener?.close();
+      this.listener = undefined;
+      this.http = undefined;
       this.phase = 'idle';
       throw err;
     }
+  }
+
+  private async bindHttp(): Promise<void> {
+    const o = this.options;
+    const http = new HttpFrontEnd({
+      host: o.httpHost,
+      port: o.httpPort!,
+      corsAllowedOrigins: o.httpCorsAllowedOrigins,
+      sessionIdleTimeoutS: o.httpSessionIdleTimeout,
+      authToken: this.authToken,
+      autoReleaseOnDisconnect: o.autoReleaseOnDisconnect,
+      parser: this.parser,
+      handlers: this.handlers,
+      table: this.table,
+      nextOwnerId: () => this.nextConnId++,
+      connectionCount: () => this.connections.size,
+      statsJson: () => renderStats(this.table, this.connections.size),
+    });
+    await http.start();
+    this.http = http;
   }
 
   /**
@@ -230,6 +274,7 @@ export class DflockdTestServer {
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
     this.handlers.beginShutdown();
+    this.http?.beginDrain();
     // Let the `error` replies of the cancelled requests be written first.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!this.forceRequested && this.connections.size > 0) {
@@ -245,8 +290,9 @@ export class DflockdTestServer {
       this.onConnectionsGone = undefined;
     }
     for (const conn of [...this.connections]) conn.close();
-    await Promise.all([listenerClosed, this.socketsClosed()]);
+    await Promise.all([listenerClosed, this.socketsClosed(), this.http?.stop()]);
     this.listener = undefined;
+    this.http = undefined;
   }
 
   private socketsClosed(): Promise<void> {

@@ -1,0 +1,235 @@
+/**
+ * The HTTP listener of {@link DflockdTestServer} (PROTOCOL.md Part 3): routes,
+ * CORS, bearer auth, sessions and the lock calls, over `node:http`, against
+ * the same command handlers and lock table as the TCP listener.
+ *
+ * @module
+ */
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import type { CommandHandlers } from '../handlers.js';
+import type { RequestParser } from '../request-parser.js';
+import type { ResourceTable } from '../resource-table.js';
+import { MAX_BODY_BYTES, parseObject, readBody } from './body.js';
+import { CorsPolicy } from './cors.js';
+import { HttpFailure, badRequest } from './errors.js';
+import { keyFromSegment } from './fields.js';
+import { type Answer, LockCall, allowedFields, sessionGone } from './lock-calls.js';
+import { renderMetrics } from './metrics.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
+import { type Route, route } from './router.js';
+import { type Session, type SessionEnd, SessionTable } from './session-table.js';
+
+/** What the HTTP listener shares with the rest of the server. */
+export interface HttpFrontEndConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly corsAllowedOrigins: readonly string[] | '*';
+  readonly sessionIdleTimeoutS: number;
+  readonly authToken: Buffer | undefined;
+  readonly autoReleaseOnDisconnect: boolean;
+  readonly parser: RequestParser;
+  readonly handlers: CommandHandlers;
+  readonly table: ResourceTable;
+  /** The next connection id (sessions share the TCP counter). */
+  nextOwnerId(): number;
+  /** The TCP connection count, as `stats` shows it. */
+  connectionCount(): number;
+  /** The `stats` JSON document (a latin1 byte string). */
+  statsJson(): string;
+}
+
+// dflockd waits this long before answering a failed auth, to slow down guessing.
+const AUTH_FAILURE_DELAY_MS = 100;
+const SESSION_HEADER = 'x-dflockd-session';
+const OPENAPI_BODY = JSON.stringify(OPENAPI_DOCUMENT);
+
+const json = (status: number, value: unknown): Answer => ({ status, json: value });
+
+/** The HTTP listener; one per started server. */
+export class HttpFrontEnd {
+  private readonly server: http.Server;
+  private readonly cors: CorsPolicy;
+  private readonly sessions: SessionTable;
+  private boundPort = 0;
+  private draining = false;
+
+  constructor(private readonly config: HttpFrontEndConfig) {
+    this.cors = new CorsPolicy(config.corsAllowedOrigins);
+    this.sessions = new SessionTable({
+      idleTimeoutS: config.sessionIdleTimeoutS,
+      nextOwnerId: () => config.nextOwnerId(),
+      cleanup: (session, reason) => this.cleanup(session, reason),
+    });
+    // Long polls may last as long as a client asks: no request timeout of our own.
+    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => void this.serve(req, res));
+    this.server.on('clientError', (_err, socket: net.Socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** The bound port (0 before start). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Sessions currently open. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Binds the listener; resolves with the port. */
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', () => undefined);
+    this.boundPort = (this.server.address() as net.AddressInfo).port;
+    return this.boundPort;
+  }
+
+  /** Graceful stop begins: `/ready` answers 503 and lock calls `503 draining`. */
+  beginDrain(): void {
+    this.draining = true;
+  }
+
+  /** Ends every session and closes the listener and every connection. */
+  async stop(): Promise<void> {
+    this.draining = true;
+    this.sessions.endAll();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Let the answers of the calls just woken be written first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private cleanup(session: Session, _reason: SessionEnd): void {
+    // Waiters always go with their session (2.x); holds only with auto-release.
+    this.config.table.dropEnqueued(session.ownerId);
+    if (this.config.autoReleaseOnDisconnect) this.config.table.cleanupConnection(session.ownerId);
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.cors.apply(req, res);
+    if (CorsPolicy.isPreflight(req)) {
+      req.resume();
+      res.writeHead(204).end();
+      return;
+    }
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    let answer: Answer | null;
+    try {
+      const matched = route(req.method ?? 'GET', req.url ?? '/');
+      if (!this.isPublic(matched) && !this.authorised(req)) {
+        await new Promise((resolve) => setTimeout(resolve, AUTH_FAILURE_DELAY_MS).unref());
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        throw new HttpFailure(401, 'unauthorized', 'missing or invalid bearer token');
+      }
+      answer = await this.dispatch(matched, req, gone.signal);
+    } catch (err) {
+      if (!(err instanceof HttpFailure)) throw err;
+      if (err.detail?.startsWith('request body exceeds')) res.setHeader('Connection', 'close');
+      for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+      answer = { status: err.status, json: err.payload() };
+    }
+    if (answer === null || res.destroyed) return;
+    req.resume();
+    this.write(res, answer, req.method === 'HEAD');
+  }
+
+  private write(res: http.ServerResponse, answer: Answer, head: boolean): void {
+    const text = answer.text ?? (answer.json === undefined ? undefined : JSON.stringify(answer.json));
+    if (text === undefined) {
+      res.writeHead(answer.status).end();
+      return;
+    }
+    // JSON.stringify escapes nothing above U+007F, so those bodies are UTF-8; ready bodies are byte strings.
+    const bytes = Buffer.from(text, answer.text === undefined ? 'utf8' : 'latin1');
+    res.writeHead(answer.status, { 'Content-Type': answer.type ?? 'application/json', 'Content-Length': bytes.length });
+    res.end(head ? undefined : bytes);
+  }
+
+  private isPublic(r: Route): boolean {
+    return r.name === 'health' || r.name === 'ready' || r.name === 'openapi';
+  }
+
+  private authorised(req: http.IncomingMessage): boolean {
+    const expected = this.config.authToken;
+    if (expected === undefined) return true;
+    const m = /^bearer (.*)$/is.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    const given = Buffer.from(m[1]!, 'utf8');
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  }
+
+  private async dispatch(r: Route, req: http.IncomingMessage, gone: AbortSignal): Promise<Answer | null> {
+    switch (r.name) {
+      case 'health':
+        return json(200, { status: 'ok' });
+      case 'ready':
+        return this.draining ? json(503, { status: 'draining' }) : json(200, { status: 'ok' });
+      case 'metrics':
+        return {
+          status: 200,
+          type: 'text/plain; version=0.0.4; charset=utf-8',
+          text: renderMetrics({ table: this.config.table, connections: this.config.connectionCount(), sessions: this.sessions.size, draining: this.draining }),
+        };
+      case 'openapi':
+        return { status: 200, text: OPENAPI_BODY };
+      case 'stats':
+        return { status: 200, text: this.config.statsJson() };
+      case 'createSession': {
+        // 2.1.x ignores the body of this call.
+        if (this.draining) throw draining();
+        const session = this.sessions.create();
+        return json(200, { session_id: session.id, idle_timeout_s: this.config.sessionIdleTimeoutS });
+      }
+      case 'pingSession': {
+        const session = this.sessions.get(r.sessionId);
+        if (!session) throw sessionGone();
+        this.sessions.touch(session);
+        return { status: 204 };
+      }
+      case 'deleteSession': {
+        const session = this.sessions.get(r.sessionId);
+        if (!session) throw sessionGone();
+        this.sessions.end(session, 'deleted');
+        return { status: 204 };
+      }
+      case 'lock':
+        return this.lockCall(r, req, gone);
+    }
+  }
+
+  private async lockCall(r: Extract<Route, { name: 'lock' }>, req: http.IncomingMessage, gone: AbortSignal): Promise<Answer | null> {
+    const header = req.headers[SESSION_HEADER];
+    if (typeof header !== 'string' || header === '') throw badRequest('missing X-Dflockd-Session header');
+    const session = this.sessions.get(header);
+    if (!session) throw sessionGone();
+    // The session is busy from here: a slow upload must not let it be reaped.
+    return this.sessions.run(session, async () => {
+      const key = keyFromSegment(r.rawKey);
+      const body = parseObject(await readBody(req, MAX_BODY_BYTES), allowedFields(r.action, r.semaphore));
+      const call = new LockCall(this.config.parser, r.action, r.semaphore, key, body);
+      if (session.ended) throw sessionGone();
+      if (gone.aborted) return null;
+      if (this.draining) throw draining();
+      return call.run(this.config.handlers, session, gone);
+    });
+  }
+}
+
+function draining(): HttpFailure {
+  return new HttpFailure(503, 'draining', 'the server is shutting down');
+}
