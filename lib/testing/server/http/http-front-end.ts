@@ -124,10 +124,7 @@ export class HttpFrontEnd {
       res.writeHead(204).end();
       return;
     }
-    const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
+    const gone = this.watchClient(req, res);
     let answer: Answer | null;
     try {
       const matched = route(req.method ?? 'GET', req.url ?? '/');
@@ -136,7 +133,7 @@ export class HttpFrontEnd {
         res.setHeader('WWW-Authenticate', 'Bearer');
         throw new HttpFailure(401, 'unauthorized', 'missing or invalid bearer token');
       }
-      answer = await this.dispatch(matched, req, gone.signal);
+      answer = await this.dispatch(matched, req, gone);
     } catch (err) {
       if (!(err instanceof HttpFailure)) throw err;
       if (err.detail?.startsWith('request body exceeds')) res.setHeader('Connection', 'close');
@@ -146,6 +143,27 @@ export class HttpFrontEnd {
     if (answer === null || res.destroyed) return;
     req.resume();
     this.write(res, answer, req.method === 'HEAD');
+  }
+
+  // Aborted once the client can no longer receive the answer. The socket's own
+  // events come first: a response's 'close' trails them by a loop phase, too
+  // late to hand on a grant that raced the client's exit.
+  private watchClient(req: http.IncomingMessage, res: http.ServerResponse): AbortSignal {
+    const gone = new AbortController();
+    const socket = req.socket;
+    const onGone = (): void => gone.abort();
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    const unwatch = (): void => {
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+    };
+    res.once('finish', unwatch);
+    res.once('close', () => {
+      unwatch();
+      if (!res.writableFinished) gone.abort();
+    });
+    return gone.signal;
   }
 
   private write(res: http.ServerResponse, answer: Answer, head: boolean): void {

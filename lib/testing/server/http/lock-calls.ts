@@ -123,8 +123,10 @@ export class LockCall {
           // Known now, so neither an abort nor a session delete cancels it any more.
           pending = undefined;
           if (session.blocked) session.blocked = undefined;
-          // Deferred: a grant arrives from inside another client's request.
-          queueMicrotask(() => finish(reply));
+          // Deferred past the I/O already received: a grant arrives from inside
+          // another client's request, and a client that left in that instant
+          // is then known to be gone, so its grant is handed on.
+          setImmediate(() => finish(reply));
         },
         onBlocked: (p) => {
           pending = p;

@@ -1,5 +1,6 @@
 // PROTOCOL.md §3.1, §3.3, §3.4: every endpoint of the HTTP API, its statuses and
 // error codes, and the strict body rules, over real HTTP on 127.0.0.1.
+import { waitFor } from '../raw-client';
 import { useHttpServer } from './http-fixture';
 
 const fx = useHttpServer({ defaultLeaseTtl: 33, maxLocks: 50, maxWaiters: 1 });
@@ -306,11 +307,9 @@ describe('strict bodies and arguments → 400 bad_request', () => {
 });
 
 async function waitForWaiters(k: string, n: number): Promise<void> {
-  const { waitFor } = await import('../raw-client');
   await waitFor(() => (fx.server.stats().locks.find((l) => l.key === k)?.waiters ?? 0) === n, 2000, `${n} waiter(s) on ${k}`);
 }
 
 async function waitForBlocked(n: number): Promise<void> {
-  const { waitFor } = await import('../raw-client');
   await waitFor(() => fx.server.blockedCount === n, 2000, `${n} blocked`);
 }
