@@ -17,6 +17,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  */
 export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // A client that left before its call's turn came never sends the rest.
+    if (req.destroyed) {
+      reject(badRequest('the request was aborted'));
+      return;
+    }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       reject(tooLarge(limit));
@@ -37,11 +42,15 @@ export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Pro
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
     req.once('error', reject);
+    req.once('close', () => {
+      if (!req.readableEnded) reject(badRequest('the request was aborted'));
+    });
   });
 }
 
+// The rest of the body is never read, so the connection cannot carry another request.
 function tooLarge(limit: number): HttpFailure {
-  return badRequest(`request body exceeds ${limit} bytes`);
+  return new HttpFailure(400, 'bad_request', `request body exceeds ${limit} bytes`, { Connection: 'close' });
 }
 
 /**

@@ -135,10 +135,10 @@ export class HttpFrontEnd {
       }
       answer = await this.dispatch(matched, req, gone);
     } catch (err) {
-      if (!(err instanceof HttpFailure)) throw err;
-      if (err.detail?.startsWith('request body exceeds')) res.setHeader('Connection', 'close');
-      for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-      answer = { status: err.status, json: err.payload() };
+      // A bug here must not take the process down with an unhandled rejection.
+      const failure = err instanceof HttpFailure ? err : new HttpFailure(500, 'internal_error', String(err));
+      for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
+      answer = { status: failure.status, json: failure.payload() };
     }
     if (answer === null || res.destroyed) return;
     req.resume();
@@ -237,6 +237,7 @@ export class HttpFrontEnd {
     if (!session) throw sessionGone();
     // The session is busy from here: a slow upload must not let it be reaped.
     return this.sessions.run(session, async () => {
+      if (gone.aborted) return null;
       const key = keyFromSegment(r.rawKey);
       const body = parseObject(await readBody(req, MAX_BODY_BYTES), allowedFields(r.action, r.semaphore));
       const call = new LockCall(this.config.parser, r.action, r.semaphore, key, body);

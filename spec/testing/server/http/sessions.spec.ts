@@ -172,6 +172,27 @@ describe('a long poll whose client goes away', () => {
     await Promise.all([holder, quitter].map((id) => fx.call('DELETE', `/v1/sessions/${id}`)));
   });
 
+  test('a call aborted while it waits its turn is never run; the session serves the next one', async () => {
+    const [s, holder] = await Promise.all([fx.session(), fx.session()]);
+    const k = fresh();
+    const queuedKey = fresh();
+    const held = await acquire(holder, k);
+    const poll = acquire(s, k, { acquire_timeout_s: 10 });
+    await blocked(1);
+    const abort = new AbortController();
+    const queued = acquire(s, queuedKey, {}, abort.signal).catch((e: Error) => e.name);
+    // Give the queued request time to reach the server before it is aborted.
+    await fx.call('POST', `/v1/sessions/${s}/ping`);
+    abort.abort();
+    expect(await queued).toBe('AbortError');
+    await release(holder, k, held.json.token);
+    const granted = await poll;
+    expect(granted.json.status).toBe('ok');
+    expect((await acquire(s, fresh())).json.status).toBe('ok');
+    expect(lockOf(queuedKey)).toBeUndefined();
+    await fx.call('DELETE', `/v1/sessions/${s}`);
+  });
+
   test('a grant racing the abort is handed on (every interleaving ends with the patient waiter holding)', async () => {
     for (let i = 0; i < 8; i++) {
       const [holder, quitter, patient] = await Promise.all([fx.session(), fx.session(), fx.session()]);
