@@ -20,6 +20,10 @@ describe('DflockdTestServer options', () => {
       gcMaxIdle: 60,
       shutdownTimeout: 30,
       autoReleaseOnDisconnect: true,
+      httpPort: undefined,
+      httpHost: '127.0.0.1',
+      httpCorsAllowedOrigins: [],
+      httpSessionIdleTimeout: 20,
     });
     expect(Object.isFrozen(SERVER_DEFAULTS)).toBe(true);
   });
