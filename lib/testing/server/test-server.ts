@@ -110,12 +110,12 @@ export class DflockdTestServer {
     return this.http?.port || this.options.httpPort;
   }
 
-  /** `http://host:port` of the HTTP API (IPv6 hosts in brackets), or `undefined` without one. */
+  /** `http://host:port` of the HTTP API (`https` with TLS; IPv6 hosts in brackets), or `undefined` without one. */
   get httpUrl(): string | undefined {
     const port = this.httpPort;
     if (port === undefined) return undefined;
     const host = this.options.httpHost;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return `${this.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   /** Open HTTP sessions (0 without an HTTP listener). */
@@ -178,9 +178,11 @@ export class DflockdTestServer {
 
   private async bind(): Promise<number> {
     try {
+      let pem: { cert: Buffer; key: Buffer } | undefined;
       if (this.options.tlsCert !== undefined && this.options.tlsKey !== undefined) {
         const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
         this.secureContext = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+        pem = { cert, key };
       }
       this.table = new ResourceTable(
         { maxLocks: this.options.maxLocks, maxWaiters: this.options.maxWaiters, gcMaxIdleMs: this.options.gcMaxIdle * 1000 },
@@ -208,7 +210,7 @@ export class DflockdTestServer {
       listener.on('error', noop);
       this.listener = listener;
       this.boundPort = (listener.address() as net.AddressInfo).port;
-      if (this.options.httpPort !== undefined) await this.bindHttp();
+      if (this.options.httpPort !== undefined) await this.bindHttp(pem);
       this.timers = [
         every(this.options.leaseSweepInterval * 1000, () => this.table.sweep()),
         every(this.options.gcInterval * 1000, () => this.table.collectGarbage()),
@@ -224,9 +226,10 @@ export class DflockdTestServer {
     }
   }
 
-  private async bindHttp(): Promise<void> {
+  private async bindHttp(pem: { cert: Buffer; key: Buffer } | undefined): Promise<void> {
     const o = this.options;
     const http = new HttpFrontEnd({
+      tls: pem,
       host: o.httpHost,
       port: o.httpPort!,
       corsAllowedOrigins: o.httpCorsAllowedOrigins,

@@ -8,6 +8,7 @@
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type * as net from 'node:net';
 import type { CommandHandlers } from '../handlers.js';
 import type { RequestParser } from '../request-parser.js';
@@ -20,10 +21,12 @@ import { type Answer, LockCall, allowedFields, sessionGone } from './lock-calls.
 import { renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { type Route, route } from './router.js';
-import { type Session, type SessionEnd, SessionTable } from './session-table.js';
+import { type Session, SessionTable } from './session-table.js';
 
 /** What the HTTP listener shares with the rest of the server. */
 export interface HttpFrontEndConfig {
+  /** The TCP listener's certificate and key: with them the HTTP API is served over TLS too, as dflockd does. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly host: string;
   readonly port: number;
   readonly corsAllowedOrigins: readonly string[] | '*';
@@ -61,10 +64,13 @@ export class HttpFrontEnd {
     this.sessions = new SessionTable({
       idleTimeoutS: config.sessionIdleTimeoutS,
       nextOwnerId: () => config.nextOwnerId(),
-      cleanup: (session, reason) => this.cleanup(session, reason),
+      cleanup: (session) => this.cleanup(session),
     });
     // Long polls may last as long as a client asks: no request timeout of our own.
-    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => void this.serve(req, res));
+    const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.serve(req, res);
+    this.server = config.tls
+      ? https.createServer({ ...config.tls, minVersion: 'TLSv1.2', requestTimeout: 0 }, serve)
+      : http.createServer({ requestTimeout: 0 }, serve);
     this.server.on('clientError', (_err, socket: net.Socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
@@ -111,7 +117,7 @@ export class HttpFrontEnd {
     await closed;
   }
 
-  private cleanup(session: Session, _reason: SessionEnd): void {
+  private cleanup(session: Session): void {
     // Waiters always go with their session (2.x); holds only with auto-release.
     this.config.table.dropEnqueued(session.ownerId);
     if (this.config.autoReleaseOnDisconnect) this.config.table.cleanupConnection(session.ownerId);

@@ -2,7 +2,10 @@
 // validated like the other options, closed with every session on stop, and
 // draining (503) during a graceful stop. Each test starts and stops its own
 // server, as the TCP shutdown spec does, because the life cycle is the subject.
+import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../../../lib/testing/server/test-server';
 import { RawClient, grant, waitFor } from '../raw-client';
 import { call } from './http-fixture';
@@ -107,6 +110,25 @@ describe('start and stop', () => {
     } finally {
       if (squatter.listening) squatter.close();
     }
+  });
+});
+
+describe('TLS', () => {
+  test('with tlsCert and tlsKey the HTTP API is served over TLS too (https URL)', async () => {
+    const fixtures = path.join(__dirname, '..', '..', '..', 'fixtures', 'tls');
+    const server = await started({ tlsCert: path.join(fixtures, 'server.pem'), tlsKey: path.join(fixtures, 'server-key.pem') });
+    expect(server.httpUrl).toBe(`https://127.0.0.1:${server.httpPort}`);
+    const ca = fs.readFileSync(path.join(fixtures, 'ca.pem'));
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(`${server.httpUrl}/health`, { ca, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        })
+        .on('error', reject);
+    });
+    expect(body).toBe('200 {"status":"ok"}');
   });
 });
 
