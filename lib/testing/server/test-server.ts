@@ -55,6 +55,9 @@ const noop = (): void => undefined;
  * `error_lease_expired`), and `maxConnections` is exact even under a burst of
  * connects (v1.10.0 could overshoot it). Options also accept fractional seconds.
  *
+ * With `httpPort` it also serves dflockd 2.x's HTTP API (PROTOCOL.md Part 3) on
+ * the same lock table: HTTP sessions hold and wait like TCP connections.
+ *
  * Introspection for tests: {@link port}, {@link address}, {@link connectionCount},
  * {@link blockedCount} and {@link stats} read the live state without a connection.
  *

@@ -22,8 +22,9 @@ const COMMON_ERRORS = {
 const SESSION_HEADER: Json = { $ref: '#/components/parameters/Session' };
 const KEY: Json = { $ref: '#/components/parameters/Key' };
 
-function operation(summary: string, request: Json | undefined, ok: Json, extra: Record<string, Json> = {}): Json {
+function operation(operationId: string, summary: string, request: Json | undefined, ok: Json, extra: Record<string, Json> = {}): Json {
   return {
+    operationId,
     summary,
     parameters: [KEY, SESSION_HEADER],
     ...(request === undefined ? {} : { requestBody: { required: false, content: jsonContent(request) } }),
@@ -50,25 +51,26 @@ function lockPaths(kind: 'locks' | 'semaphores'): Record<string, Json> {
   }, sem ? ['acquire_timeout_s', 'limit'] : ['acquire_timeout_s']);
   const enqueueBody = object({ ...(sem ? { limit } : {}), lease_ttl_s: lease }, sem ? ['limit'] : []);
   const base = `/v1/${kind}/{key}`;
+  const id = (verb: string): string => `${verb}${sem ? 'Semaphore' : 'Lock'}`;
   return {
-    [base]: { post: operation(`Acquire ${what}, waiting up to acquire_timeout_s (a long poll)`, acquireBody, grantOk, sem ? mismatch : {}) },
+    [base]: { post: operation(id('acquire'), `Acquire ${what}, waiting up to acquire_timeout_s (a long poll)`, acquireBody, grantOk, sem ? mismatch : {}) },
     [`${base}/release`]: {
-      post: operation(`Release ${what} by token`, object({ token: ref('Token') }, ['token']), { 204: { description: 'Released' } }, {
+      post: operation(id('release'), `Release ${what} by token`, object({ token: ref('Token') }, ['token']), { 204: { description: 'Released' } }, {
         404: error('not_held: no such token held on this key'),
       }),
     },
     [`${base}/renew`]: {
-      post: operation(`Renew ${what} by token`, object({ token: ref('Token'), lease_ttl_s: lease }, ['token']), {
+      post: operation(id('renew'), `Renew ${what} by token`, object({ token: ref('Token'), lease_ttl_s: lease }, ['token']), {
         200: { description: 'The new lease length', content: jsonContent(object({ remaining_s: { type: 'integer' } }, ['remaining_s'])) },
       }, { 404: error('not_held: no such token held, or its lease expired') }),
     },
     [`${base}/enqueue`]: {
-      post: operation(`Join the queue for ${what} (two-phase, step 1)`, enqueueBody, {
+      post: operation(id('enqueue'), `Join the queue for ${what} (two-phase, step 1)`, enqueueBody, {
         200: { description: 'Acquired at once, or queued', content: jsonContent(ref('EnqueueResult')) },
       }, { 409: error('already_enqueued or limit_mismatch') }),
     },
     [`${base}/wait`]: {
-      post: operation(`Wait for the place taken by enqueue (two-phase, step 2)`, object({ timeout_s: seconds('Seconds to wait; 0 checks once', 0) }, ['timeout_s']), grantOk, {
+      post: operation(id('wait'), `Wait for the place taken by enqueue (two-phase, step 2)`, object({ timeout_s: seconds('Seconds to wait; 0 checks once', 0) }, ['timeout_s']), grantOk, {
         409: error('not_enqueued or lease_expired'),
       }),
     },
@@ -87,14 +89,14 @@ export const OPENAPI_DOCUMENT: Json = {
   },
   security: [{ bearer: [] }],
   paths: {
-    '/health': { get: { summary: 'Liveness', security: [], responses: { 200: status('ok') } } },
-    '/ready': { get: { summary: 'Readiness', security: [], responses: { 200: status('ok'), 503: status('draining') } } },
-    '/metrics': { get: { summary: 'Prometheus gauges', responses: { 200: { description: 'Prometheus text', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: COMMON_ERRORS[401] } } },
-    '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1', content: jsonContent({ type: 'object' }) } } } },
-    '/v1/stats': { get: { summary: 'The TCP stats document', responses: { 200: { description: 'Stats', content: jsonContent({ type: 'object' }) }, 401: COMMON_ERRORS[401] } } },
+    '/health': { get: { operationId: 'health', summary: 'Liveness', security: [], responses: { 200: status('ok') } } },
+    '/ready': { get: { operationId: 'ready', summary: 'Readiness', security: [], responses: { 200: status('ok'), 503: status('draining') } } },
+    '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus gauges', responses: { 200: { description: 'Prometheus text', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: COMMON_ERRORS[401] } } },
+    '/v1/openapi.json': { get: { operationId: 'openapi', summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1', content: jsonContent({ type: 'object' }) } } } },
+    '/v1/stats': { get: { operationId: 'stats', summary: 'The TCP stats document', responses: { 200: { description: 'Stats', content: jsonContent({ type: 'object' }) }, 401: COMMON_ERRORS[401] } } },
     '/v1/sessions': {
       post: {
-        summary: 'Open a session (the body is ignored)',
+        operationId: 'createSession', summary: 'Open a session (the body is ignored)',
         responses: {
           200: { description: 'The new session', content: jsonContent(object({ session_id: { type: 'string', pattern: '^[0-9a-f]{32}$' }, idle_timeout_s: { type: 'number' } }, ['session_id', 'idle_timeout_s'])) },
           401: COMMON_ERRORS[401],
@@ -103,11 +105,11 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/v1/sessions/{id}/ping': {
-      post: { summary: 'Keep a session alive (never waits for its calls)', parameters: [{ $ref: '#/components/parameters/SessionId' }], responses: { 204: { description: 'Alive' }, 401: COMMON_ERRORS[401], 410: COMMON_ERRORS[410] } },
+      post: { operationId: 'pingSession', summary: 'Keep a session alive (never waits for its calls)', parameters: [{ $ref: '#/components/parameters/SessionId' }], responses: { 204: { description: 'Alive' }, 401: COMMON_ERRORS[401], 410: COMMON_ERRORS[410] } },
     },
     '/v1/sessions/{id}': {
       delete: {
-        summary: 'End a session: wakes its blocked call, drops its waiters, releases its holds (auto-release)',
+        operationId: 'deleteSession', summary: 'End a session: wakes its blocked call, drops its waiters, releases its holds (auto-release)',
         parameters: [{ $ref: '#/components/parameters/SessionId' }],
         responses: { 204: { description: 'Ended' }, 401: COMMON_ERRORS[401], 410: COMMON_ERRORS[410] },
       },

@@ -18,8 +18,10 @@ export class Session {
   blocked: Cancelable | undefined;
   /** Set once the session is gone; calls still queued answer `410 session_gone`. */
   ended = false;
-  /** @internal */ inFlight = 0;
-  /** @internal */ reaper: Cancelable | undefined;
+  /** Calls queued or running: while any is, the session cannot be reaped. */
+  inFlight = 0;
+  /** The idle timer, armed while no call is in flight. */
+  reaper: Cancelable | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(

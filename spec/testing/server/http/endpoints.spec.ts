@@ -26,6 +26,19 @@ describe('service endpoints', () => {
     for (const kind of ['locks', 'semaphores']) {
       for (const tail of ['', '/release', '/renew', '/enqueue', '/wait']) expect(paths).toContain(`/v1/${kind}/{key}${tail}`);
     }
+    // Every operation has a unique operationId and 3-digit responses; every {param} is declared.
+    const ids = new Set<string>();
+    const resolve = (p: { $ref?: string }) => (p.$ref ? r.json.components.parameters[p.$ref.split('/').pop()!] : p);
+    for (const [p, item] of Object.entries<Record<string, { operationId: string; responses: object; parameters?: { $ref?: string }[] }>>(r.json.paths)) {
+      for (const op of Object.values(item)) {
+        expect(ids.has(op.operationId)).toBe(false);
+        ids.add(op.operationId);
+        for (const code of Object.keys(op.responses)) expect(code).toMatch(/^[1-5]\d\d$/);
+        const declared = (op.parameters ?? []).map(resolve).filter((x: { in: string }) => x.in === 'path').map((x: { name: string }) => x.name);
+        expect(declared.sort()).toEqual([...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort());
+      }
+    }
+    expect(ids.size).toBe(18);
     // Every $ref resolves inside the document.
     const refs = r.text.match(/"\$ref":"#\/components\/[^"]+"/g) ?? [];
     expect(refs.length).toBeGreaterThan(10);
@@ -313,3 +326,19 @@ async function waitForWaiters(k: string, n: number): Promise<void> {
 async function waitForBlocked(n: number): Promise<void> {
   await waitFor(() => fx.server.blockedCount === n, 2000, `${n} blocked`);
 }
+
+// Last in the file: it fills the table up to maxLocks (50), which the GC would take a minute to empty.
+describe('limits', () => {
+  test('a new key beyond maxLocks is 503 max_locks; existing keys still work', async () => {
+    const s = await fx.session();
+    let last: { status: number; json: any } | undefined;
+    for (let i = 0; i < 60 && last?.status !== 503; i++) {
+      last = await fx.call('POST', `/v1/locks/${fresh('full')}/enqueue`, { session: s });
+    }
+    expect([last!.status, last!.json]).toEqual([503, { error: 'max_locks', detail: expect.any(String) }]);
+    const sem = await fx.call('POST', `/v1/semaphores/${fresh('full')}`, { session: s, body: { limit: 2 } });
+    expect(sem.json.error).toBe('max_locks');
+    expect((await fx.call('POST', `/v1/locks/${`full${key - 2}`}/wait`, { session: s, body: { timeout_s: 0 } })).json.status).toBe('ok');
+    await fx.call('DELETE', `/v1/sessions/${s}`);
+  });
+});
