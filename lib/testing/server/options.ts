@@ -58,7 +58,7 @@ export interface DflockdTestServerOptions {
    * port (read it back from `httpPort` after `start()`). Absent: no HTTP listener.
    */
   httpPort?: number;
-  /** Bind address of the HTTP listener. @default '127.0.0.1' */
+  /** Bind address of the HTTP listener. @default the value of `host` */
   httpHost?: string;
   /** Origins allowed to call the HTTP API from a browser, or `'*'`. Absent or empty: CORS off. */
   httpCorsAllowedOrigins?: readonly string[] | '*';
@@ -107,7 +107,6 @@ export const SERVER_DEFAULTS = Object.freeze({
   gcMaxIdle: 60,
   shutdownTimeout: 30,
   autoReleaseOnDisconnect: true,
-  httpHost: '127.0.0.1',
   httpSessionIdleTimeout: 20,
 });
 
@@ -179,7 +178,8 @@ export function resolveServerOptions(options: DflockdTestServerOptions = {}): Re
   if (typeof autoRelease !== 'boolean') {
     throw new TypeError('DflockdTestServer: option autoReleaseOnDisconnect must be a boolean');
   }
-  const httpHost = options.httpHost ?? SERVER_DEFAULTS.httpHost;
+  // dflockd binds the HTTP API where the TCP listener is unless told otherwise.
+  const httpHost = options.httpHost ?? host;
   if (typeof httpHost !== 'string' || httpHost === '') {
     throw new TypeError(`DflockdTestServer: option httpHost must be a non-empty string (got ${String(httpHost)})`);
   }

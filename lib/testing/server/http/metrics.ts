@@ -33,7 +33,7 @@ export function renderMetrics({ table, connections, sessions, draining }: Metric
     ['dflockd_locks_held', 'Locks currently held.', locksHeld],
     ['dflockd_semaphore_slots_held', 'Semaphore slots currently held.', semaphoreSlots],
     ['dflockd_waiters', 'Requests queued for a lock or a semaphore slot.', waiters],
-    ['dflockd_draining', '1 while the server shuts down gracefully.', draining ? 1 : 0],
+    ['dflockd_ready', '1 while the server accepts lock calls, 0 while it drains.', draining ? 0 : 1],
   ];
   return gauges.map(([name, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`).join('');
 }

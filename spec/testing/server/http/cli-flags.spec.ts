@@ -11,7 +11,7 @@ const config = (...argv: string[]) => {
 };
 
 test.each<[string[], Record<string, unknown>]>([
-  [[], { httpHost: '127.0.0.1', httpSessionIdleTimeout: 20 }],
+  [[], { httpSessionIdleTimeout: 20 }],
   [['--http-port', '6389'], { httpPort: 6389 }],
   [['--http-port=0'], { httpPort: 0 }],
   [['--http-host', '::1'], { httpHost: '::1' }],
@@ -24,6 +24,22 @@ test.each<[string[], Record<string, unknown>]>([
   expect(options).toEqual(expect.objectContaining(expected));
   if (!argv.some((a) => a.startsWith('--http-port'))) expect(options.httpPort).toBeUndefined();
   if (!argv.some((a) => a.startsWith('--http-cors'))) expect(options.httpCorsAllowedOrigins).toBeUndefined();
+  // Unset, the HTTP host follows --host (resolved by the server options).
+  if (!argv.some((a) => a.startsWith('--http-host'))) expect(options.httpHost).toBeUndefined();
+});
+
+test('dflockd 2.x environment variables apply when the flag is absent; a flag wins', () => {
+  const env = {
+    DFLOCKD_HTTP_PORT: '6389',
+    DFLOCKD_HTTP_HOST: '127.0.0.2',
+    DFLOCKD_HTTP_CORS_ALLOWED_ORIGINS: 'https://a.example,https://b.example',
+    DFLOCKD_HTTP_SESSION_IDLE_S: '7',
+  };
+  const parsed = parseGoFlags(['--http-port', '0']);
+  if (parsed.help) throw new Error('unexpected help');
+  expect(resolveServerConfig(parsed.values, env)).toEqual(
+    expect.objectContaining({ httpPort: 0, httpHost: '127.0.0.2', httpCorsAllowedOrigins: ['https://a.example', 'https://b.example'], httpSessionIdleTimeout: 7 }),
+  );
 });
 
 test('the usage lists the HTTP flags', () => {

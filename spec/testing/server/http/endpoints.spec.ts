@@ -60,6 +60,7 @@ describe('service endpoints', () => {
     expect(Number(/^dflockd_locks_held (\d+)$/m.exec(r.text)![1])).toBeGreaterThanOrEqual(1);
     expect(Number(/^dflockd_http_sessions (\d+)$/m.exec(r.text)![1])).toBe(fx.server.httpSessionCount);
     expect(r.text).toMatch(/^dflockd_connections 0$/m);
+    expect(r.text).toMatch(/^dflockd_ready 1$/m);
     await fx.call('DELETE', `/v1/sessions/${s}`);
   });
 

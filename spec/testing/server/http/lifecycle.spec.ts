@@ -59,6 +59,11 @@ describe('options', () => {
     expect(server.httpUrl).toBeUndefined();
   });
 
+  test('httpHost follows host unless given', () => {
+    expect(new DflockdTestServer({ host: '::1' }).options.httpHost).toBe('::1');
+    expect(new DflockdTestServer({ host: '::1', httpHost: '127.0.0.1' }).options.httpHost).toBe('127.0.0.1');
+  });
+
   test('a fractional idle timeout is reported as configured', async () => {
     const server = await started({ httpSessionIdleTimeout: 0.5 });
     expect((await call(server.httpUrl!, 'POST', '/v1/sessions')).json.idle_timeout_s).toBe(0.5);
@@ -148,6 +153,7 @@ describe('graceful stop', () => {
     const ready = await call(url, 'GET', '/ready');
     expect([ready.status, ready.json]).toEqual([503, { status: 'draining' }]);
     expect((await call(url, 'GET', '/health')).status).toBe(200);
+    expect((await call(url, 'GET', '/metrics')).text).toMatch(/^dflockd_ready 0$/m);
     for (const [path, body] of [['/v1/locks/other', {}], [`/v1/locks/k/release`, { token: held.token }]] as const) {
       const r = await call(url, 'POST', path, { session: s, body });
       expect([r.status, r.json.error]).toEqual([503, 'draining']);
