@@ -28,11 +28,9 @@ export function keyFromSegment(segment: string): string {
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw badRequest('key: malformed percent-encoding');
       bytes.push(parseInt(hex, 16));
       i += 2;
-    } else if (c < 0x80) {
-      bytes.push(c);
     } else {
-      // Node hands the request target over as latin1, so a raw byte arrives as one char.
-      bytes.push(c & 0xff);
+      // Node's parser refuses raw non-ASCII bytes in a request target, so only ASCII arrives here.
+      bytes.push(c);
     }
   }
   if (bytes.length === 0 || bytes.length > MAX_KEY_BYTES) throw badRequest(`key must be 1-${MAX_KEY_BYTES} bytes (got ${bytes.length})`);
