@@ -114,7 +114,7 @@ describe('ending a session', () => {
     const k = fresh();
     const started = Date.now();
     // Pinging at half the idle timeout, as clients do, for three reaping periods.
-    while (Date.now() - started < 1500) {
+    for (let i = 0; i < 20 && Date.now() - started < 1500; i++) {
       expect((await fx.call('POST', `/v1/sessions/${s}/ping`)).status).toBe(204);
       expect((await fx.call('POST', `/v1/sessions/${holder}/ping`)).status).toBe(204);
       await new Promise((r) => setTimeout(r, 125));
@@ -123,7 +123,7 @@ describe('ending a session', () => {
     // A 1 s long poll: twice the reaping time with no other sign of life (the holder keeps pinging).
     let polling = true;
     const poll = acquire(s, k, { acquire_timeout_s: 1 }).finally(() => (polling = false));
-    while (polling) {
+    for (let i = 0; polling && i < 50; i++) {
       expect((await fx.call('POST', `/v1/sessions/${holder}/ping`)).status).toBe(204);
       await new Promise((r) => setTimeout(r, 100));
     }
