@@ -50,6 +50,8 @@ export interface LeaseParams {
   readonly pool: ServerPool;
   /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
   readonly twoPhase?: TwoPhaseControl | undefined;
+  /** Told how the release ended (true when the server confirmed it); the facade's `release()` result. */
+  readonly released?: ((ok: boolean, error?: DflockdError) => void) | undefined;
 }
 
 /**
@@ -164,7 +166,7 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
   constructor(
     private readonly subscriber: Subscriber<LockEvent>,
     private readonly context: LeaseContext,
-    params: LeaseParams,
+    private readonly params: LeaseParams,
   ) {
     this.key = params.key;
     this.limit = params.limit;
@@ -352,13 +354,14 @@ class Lease implements RunningLease, ConnectionHolder, Unsubscribable {
   }
 
   private release(conn: Connection, token: string, afterwards?: () => void): void {
-    const { key, pool, context } = this;
+    const { key, pool, context, params } = this;
     context.report(RELEASE_SENT);
     const lone = conn.inFlight === 0;
     conn.send(
       wire.release(key, token, this.semaphore),
       (error) => {
         context.report(error === undefined ? { type: 'released', key, token, server: pool.server, ok: true } : { type: 'released', key, token, server: pool.server, ok: false, error });
+        params.released?.(error === undefined, error);
         afterwards?.();
       },
       lone,
