@@ -119,6 +119,7 @@ export class DflockdClient implements AsyncDisposable {
    * The work's `signal` aborts when the lease is lost (the work then rejects with
    * `LeaseLostError`) or when `options.signal` does; an error from `work` is never masked by a
    * release error. Aborting `options.signal` while waiting rejects with its reason and leaves the queue.
+   * Settles once the release was answered: the key is free for the next holder by then.
    *
    * @example
    * ```ts
@@ -126,7 +127,7 @@ export class DflockdClient implements AsyncDisposable {
    * ```
    */
   withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
-    return runWithLock(this.lock(key, options), work, options?.signal);
+    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
   }
 
   /** A typed snapshot of one server's `stats` (by index), or of every server (one emission each). */

@@ -5,17 +5,25 @@ import type { AcquiredEvent, LockEvent, LostEvent } from './lease/events.js';
 /** The work run under a lock: gets an AbortSignal (aborted on lease loss) and the lease. */
 export type WithLockWork<T> = (signal: AbortSignal, lease: AcquiredEvent) => Promise<T> | ObservableInput<T>;
 
+/** How a lease stream reports its release: the hook of `client.acquisition()`. */
+export interface ReleaseObserver {
+  released(ok: boolean): void;
+}
+
 /**
  * Subscribes to a lease stream, runs `work` once acquired, and releases (unsubscribes) when it
- * settles. `signal` gives the acquisition up while it waits, and aborts the work's signal once it
- * runs; a lost lease aborts it too. See {@link runWork} for how the work settles.
+ * settles; settles itself once the release was answered, so the key is free for the next
+ * holder when it does. `signal` gives the acquisition up while it waits, and aborts the work's
+ * signal once it runs; a lost lease aborts it too. See {@link runWork} for how the work settles.
  */
-export function runWithLock<T>(lease$: Observable<LockEvent>, work: WithLockWork<T>, signal?: AbortSignal): Promise<T> {
+export function runWithLock<T>(acquire: (observer: ReleaseObserver) => Observable<LockEvent>, work: WithLockWork<T>, signal?: AbortSignal): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const controller = new AbortController();
     const lease = new Subscription();
     let running = false;
+    let holding = false;
+    let answered: (() => void) | undefined;
     const onAbort = (): void => {
       if (running) controller.abort(signal!.reason);
       else end(() => reject(signal!.reason));
@@ -24,22 +32,37 @@ export function runWithLock<T>(lease$: Observable<LockEvent>, work: WithLockWork
     // nothing it does can mask the work's own outcome.
     const end = (settle: () => void): void => {
       signal?.removeEventListener('abort', onAbort);
+      if (!holding) {
+        lease.unsubscribe();
+        settle();
+        return;
+      }
+      answered = settle;
       lease.unsubscribe();
-      settle();
+    };
+    const observer: ReleaseObserver = {
+      released: () => {
+        const settle = answered;
+        answered = undefined;
+        settle?.();
+      },
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     // Added, not assigned: a stream that fails synchronously has ended `lease` already, and
     // adding to an ended Subscription unsubscribes at once.
     lease.add(
-      lease$.subscribe({
+      acquire(observer).subscribe({
         next: (event) => {
           if (event.type === 'acquired' && !running) {
             running = true;
+            holding = true;
             runWork(work, controller.signal, event).then(
               (value) => end(() => resolve(value)),
               (error: unknown) => end(() => reject(error)),
             );
           } else if (event.type === 'lost') {
+            // Nothing more to release (a release the loss itself sends is not waited for).
+            holding = false;
             controller.abort(leaseLostUnder(event));
           }
         },
