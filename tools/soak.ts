@@ -53,7 +53,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     timeouts: 0,
     errors: {} as Record<string, number>,
     faults: { latency: 0, blackhole: 0, reset: 0 } as Record<FaultKind, number>,
-    losses: { expired: 0, disconnected: 0, deadline: 0, 'server-shutdown': 0 } as Record<LostReason, number>,
+    // LostEvent.reason is open to reasons of later versions: count those too.
+    losses: { expired: 0, disconnected: 0, deadline: 0, 'server-shutdown': 0 } as Record<LostReason, number> & Record<string, number>,
   };
   const started = performance.now();
   const endAt = started + options.seconds * 1000;
@@ -85,7 +86,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         history.push({ client, key: event.key, kind: 'renewed', token: event.token, t, expiresAt: event.expiresAt });
         return;
       case 'lost':
-        counts.losses[event.reason]++;
+        counts.losses[event.reason] = (counts.losses[event.reason] ?? 0) + 1;
         history.push({ client, key: event.key, kind: 'lost', token: event.token, t });
         return;
       case 'released':
