@@ -17,7 +17,7 @@ export type { AcquiredEvent, LockEvent, LostEvent, LostReason, QueuedEvent, Rene
 
 // ── The Promise facade (Python-client parity) ───────────────────────────────────────
 export { DistributedLock, DistributedSemaphore } from './facade/distributed-lock.js';
-export type { DistributedLockOptions, HeldLock } from './facade/distributed-lock.js';
+export type { AbortOptions, DistributedLockOptions, HeldLock, OwnClientLockOptions, SharedClientLockOptions } from './facade/distributed-lock.js';
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';
@@ -46,7 +46,7 @@ export {
   ProtocolError,
   ServerError,
 } from './errors.js';
-export type { ErrorContext } from './errors.js';
+export type { DflockdErrorCode, ErrorContext } from './errors.js';
 
 // ── Low level: sockets, connections, one function per wire command ──────────────────
 export { connectLineSocket } from './transport/line-socket.js';

@@ -2,14 +2,14 @@ import { DflockdClient } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ClientOptions, LockOptions } from '../options.js';
 
-/** The client options a shared `client` already fixed: naming one next to `client` is a mistake. */
-type ClientOnly = Exclude<keyof ClientOptions, keyof LockOptions>;
-
-/** A facade lock on a client shared with other code: lock options only, the client's own apply. */
+/**
+ * A facade lock on a client shared with other code: lock options only, the client's own apply
+ * (a client option next to `client` would be silently meaningless, so it is a type error).
+ */
 export type SharedClientLockOptions = LockOptions & {
   /** Share this client's connection pool; it is not closed by the facade. */
   readonly client: DflockdClient;
-} & { readonly [K in ClientOnly]?: never };
+} & { readonly [K in Exclude<keyof ClientOptions, keyof LockOptions>]?: never };
 
 /** A facade lock with a private client, built from these options and closed when the lock is released. */
 export type OwnClientLockOptions = LockOptions & ClientOptions & { readonly client?: undefined };
