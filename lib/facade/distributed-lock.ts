@@ -331,6 +331,11 @@ export class DistributedLock implements AsyncDisposable {
         this.currentLease = event.leaseS;
         break;
       case 'lost':
+        // No longer held, before anyone hears of it: a release() called from a lost$ handler
+        // must not wait for a release answer that a lost lease never gets.
+        this.phase = 'idle';
+        this.current = undefined;
+        this.currentLease = null;
         attempt.lost.abort(new LeaseLostError(`key "${this.key}": the lease was lost (${event.reason})`, { key: this.key, reason: event.reason, cause: event.error }));
         break;
       case 'queued':

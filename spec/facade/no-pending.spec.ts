@@ -353,3 +353,16 @@ describe('"nobody answers" is never "busy"', () => {
     expect(lock.held).toBe(false);
   });
 });
+
+describe('lost', () => {
+  test('release() called from a lost$ handler settles (false): a lost lease gets no release answer', async () => {
+    const accepted = firstValueFrom(proxy.connection$);
+    const lock = new DistributedLock('np-lost-release', proxied);
+    expect(await lock.acquire()).toBe(true);
+    const releasedOnLoss = new Promise<boolean>((resolve) => lock.lost$.subscribe(() => resolve(lock.release())));
+    (await accepted).reset();
+    await expect(releasedOnLoss).resolves.toBe(false);
+    expect(lock.token).toBeNull();
+    expect(lock.held).toBe(false);
+  });
+});
