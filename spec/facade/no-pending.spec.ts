@@ -347,6 +347,14 @@ describe('held', () => {
 });
 
 describe('"nobody answers" is never "busy"', () => {
+  test('acquire() rejects (a connection failure, not false) when the auth reply never comes', async () => {
+    proxy.pause();
+    const lock = new DistributedLock('np-stalled-auth', { ...proxied, connectTimeoutS: 1 });
+    // A ConnectTimeoutError (a ConnectionError) per API.md §8; never `false`.
+    await expect(lock.acquire()).rejects.toBeInstanceOf(ConnectionError);
+    expect(lock.held).toBe(false);
+  });
+
   test('acquire() rejects with ConnectionError when the server cannot be reached', async () => {
     const lock = new DistributedLock('np-refused', { servers: [['127.0.0.1', await freePort()]], connectTimeoutS: 2 });
     await expect(lock.acquire()).rejects.toBeInstanceOf(ConnectionError);
