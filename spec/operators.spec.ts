@@ -1,4 +1,4 @@
-import { EMPTY, Observable, catchError, finalize, firstValueFrom, interval, lastValueFrom, map, of, startWith, take, timer, toArray } from 'rxjs';
+import { EMPTY, NEVER, Observable, catchError, finalize, firstValueFrom, interval, lastValueFrom, map, of, startWith, take, timer, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { LeaseLostError } from '../lib/errors.js';
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lib/lease/events.js';
@@ -103,6 +103,20 @@ describe('whileHeld on virtual time', () => {
       expectSubscriptions(inner.subscriptions).toBe('-^--!');
       expectSubscriptions(source.subscriptions).toBe('^---!');
     });
+  });
+});
+
+describe('whileHeld: order of teardown', () => {
+  test('on lease loss the work is torn down before the error reaches the subscriber', () => {
+    const order: string[] = [];
+    const source = new Observable<LockEvent>((subscriber) => {
+      subscriber.next(a);
+      subscriber.next(l);
+    });
+    source.pipe(whileHeld(() => NEVER.pipe(finalize(() => order.push('work torn down'))))).subscribe({
+      error: (error: unknown) => order.push(error instanceof LeaseLostError ? 'LeaseLostError' : 'other error'),
+    });
+    expect(order).toEqual(['work torn down', 'LeaseLostError']);
   });
 });
 
