@@ -16,7 +16,8 @@ export type { WithLockWork } from './with-lock.js';
 export type { AcquiredEvent, LockEvent, LostEvent, LostReason, QueuedEvent, RenewedEvent } from './lease/events.js';
 
 // ── The Promise facade (Python-client parity) ───────────────────────────────────────
-export { DistributedLock, DistributedSemaphore } from './facade/distributed-lock.js';
+export { DistributedLock } from './facade/distributed-lock.js';
+export { DistributedSemaphore } from './facade/distributed-semaphore.js';
 export type { AbortOptions, DistributedLockOptions, HeldLock, OwnClientLockOptions, SharedClientLockOptions } from './facade/distributed-lock.js';
 
 // ── Options and sharding ────────────────────────────────────────────────────────────

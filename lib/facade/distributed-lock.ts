@@ -1,4 +1,4 @@
-import { Observable, Subject, Subscription, filter } from 'rxjs';
+import { Observable, Subject, filter } from 'rxjs';
 import { DflockdClient } from '../client.js';
 import { AcquireTimeoutError, InvalidStateError, LeaseLostError, NotEnqueuedError } from '../errors.js';
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
@@ -6,40 +6,14 @@ import { ClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOp
 import { checkInteger, checkKey } from '../protocol/validate.js';
 import { WithLockWork, runWork } from '../with-lock.js';
 import { DistributedLockOptions, splitFacadeOptions } from './options.js';
-import { CallOutcomes, FacadeCall, PendingCall } from './pending-call.js';
+import { Attempt, HeldLock, heldLock } from './held-lock.js';
+import { AbortOptions, CallOutcomes, FacadeCall, PendingCall } from './pending-call.js';
 
 export type { DistributedLockOptions, OwnClientLockOptions, SharedClientLockOptions } from './options.js';
-
-/** What every facade call that waits takes: an AbortSignal, as `fetch` does. */
-export interface AbortOptions {
-  /** Aborting rejects the call with `signal.reason` (an `AbortError` by default) and gives up the place in the queue. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** A lock held through {@link DistributedLock.hold}: released at the end of an `await using` scope. */
-export interface HeldLock extends AsyncDisposable {
-  readonly key: string;
-  readonly token: string;
-  /** Lease length in seconds (updated by renewals). */
-  readonly lease: number;
-  /** Aborted (with a LeaseLostError) when the lease is lost. */
-  readonly signal: AbortSignal;
-  /** Releases the lock; true when the server confirmed it. */
-  release(): Promise<boolean>;
-}
+export type { HeldLock } from './held-lock.js';
+export type { AbortOptions } from './pending-call.js';
 
 type Phase = 'idle' | 'acquiring' | 'enqueueing' | 'enqueued' | 'waiting' | 'held';
-
-/** One acquisition of this instance: its stream, and who waits for its release to be answered. */
-interface Attempt {
-  subscription: Subscription | undefined;
-  releaseAnswered: ((ok: boolean) => void) | undefined;
-  readonly lost: AbortController;
-  /** The grant, once held. */
-  acquired: AcquiredEvent | undefined;
-  /** Starts the two-phase wait, once enqueue() was queued. */
-  startWait: ((timeoutS: number) => void) | undefined;
-}
 
 /** Settles nothing: what is settled when no call is pending. */
 const NO_CALL: FacadeCall = { acquired() {}, queued() {}, failed() {}, released() {} };
@@ -212,24 +186,12 @@ export class DistributedLock implements AsyncDisposable {
     const refused = this.refuse('hold()', options?.signal);
     if (refused) return refused;
     const attempt = await this.begin<Attempt>('hold()', 'acquiring', (attempt) => ({ acquired: attempt }), options?.signal);
-    const self = this;
-    const lease = attempt.acquired!;
-    const token = lease.token;
-    let released: Promise<boolean> | undefined;
-    const release = (): Promise<boolean> => (released ??= self.attempt === attempt ? self.release() : Promise.resolve(false));
-    const held: HeldLock = {
-      key: this.key,
-      token,
-      get lease() {
-        return self.attempt === attempt ? (self.lease ?? 0) : 0;
-      },
-      signal: attempt.lost.signal,
-      release,
-      [Symbol.asyncDispose]: async () => {
-        await release();
-      },
-    };
-    return { held, lease };
+    const held = heldLock(attempt, {
+      // Only while this is still the instance's acquisition: a later one is not this handle's.
+      lease: () => (this.attempt === attempt ? (this.lease ?? 0) : 0),
+      release: () => (this.attempt === attempt ? this.release() : Promise.resolve(false)),
+    });
+    return { held, lease: attempt.acquired! };
   }
 
   /** Releases whatever this instance holds or waits for; for `await using lock = new DistributedLock(…)`. */
@@ -370,29 +332,5 @@ export class DistributedLock implements AsyncDisposable {
     if (own === undefined || this.attempt !== undefined) return;
     this.ownClient = undefined;
     await own.close();
-  }
-}
-
-/**
- * A counting semaphore with the same API as {@link DistributedLock}: up to `limit` holders at once.
- *
- * @example
- * ```ts
- * const sem = new DistributedSemaphore('pool', 3, { acquireTimeoutS: 10 });
- * await sem.withLock(async () => { … });
- * ```
- */
-export class DistributedSemaphore extends DistributedLock {
-  /** How many holders the semaphore admits at once. */
-  readonly limit: number;
-
-  /** @throws InvalidArgumentError naming the bad argument. */
-  constructor(key: string, limit: number, options: DistributedLockOptions = {}) {
-    super(key, options);
-    this.limit = checkInteger(limit, 'limit', 1);
-  }
-
-  protected override slotLimit(): number {
-    return this.limit;
   }
 }

@@ -1,3 +1,9 @@
+/** What every facade call that waits takes: an AbortSignal, as `fetch` does. */
+export interface AbortOptions {
+  /** Aborting rejects the call with `signal.reason` (an `AbortError` by default) and gives up the place in the queue. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** What settles a pending call of each kind: the lock held, a timeout, queued (enqueue only). */
 export interface CallOutcomes<T> {
   readonly acquired: T;
