@@ -128,16 +128,20 @@ export class DflockdClient implements AsyncDisposable {
   }
 
   /**
-   * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
-   * `work` is never masked by a release error.
+   * Acquires `key`, runs `work`, releases; settles like `lastValueFrom(from(result), { defaultValue: undefined })`
+   * (a Promise's value, an Observable's or array's last value, `undefined` for an empty one).
+   * The work's `signal` aborts when the lease is lost (the work then rejects with
+   * `LeaseLostError`) or when `options.signal` does; an error from `work` is never masked by a
+   * release error. Aborting `options.signal` while waiting rejects with its reason and leaves the queue.
+   * Settles once the release was answered: the key is free for the next holder by then.
    *
    * @example
    * ```ts
    * await client.withLock('orders', async (signal) => processOrders(signal));
    * ```
    */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
-    return runWithLock(this.lock(key, options), work);
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
+    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
   }
 
   /** A typed snapshot of one server's `stats` (by index), or of every server (one emission each). */
@@ -187,6 +191,8 @@ export class DflockdClient implements AsyncDisposable {
 
   /**
    * The acquisition behind {@link lock} and {@link semaphore}, and the facade's two-phase mode.
+   * `observer.released` hears how this acquisition's release ended (the facade's `release()`
+   * result): true when the server confirmed it.
    * @internal
    */
   acquisition(
@@ -194,7 +200,7 @@ export class DflockdClient implements AsyncDisposable {
     limit: number | undefined,
     options: LockOptions | ResolvedLockOptions | undefined,
     twoPhase?: TwoPhaseControl,
-    released?: (ok: boolean, error?: DflockdError) => void,
+    observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
       if (this.closing !== undefined) {
@@ -212,6 +218,7 @@ export class DflockdClient implements AsyncDisposable {
         subscriber.error(error);
         return undefined;
       }
+      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, ownReleases: this.ownReleases[server]!, twoPhase, released });
     });
   }
