@@ -8,6 +8,7 @@
 
 import * as fs from 'node:fs';
 import { trimSpace } from '../testing/server/go-text.js';
+import { EXIT } from './exit-codes.js';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../testing/server/test-server.js';
 
 /** A flag in Go's `flag` package sense. `seconds` also accepts decimals (a test-server extension). */
@@ -39,6 +40,10 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'auto-release-on-disconnect', kind: 'bool', default: true, env: 'DFLOCKD_AUTO_RELEASE_ON_DISCONNECT', option: 'autoReleaseOnDisconnect', usage: 'Release locks when a client disconnects' },
   { name: 'tls-cert', kind: 'string', default: '', env: 'DFLOCKD_TLS_CERT', option: 'tlsCert', usage: 'Path to TLS certificate PEM file' },
   { name: 'tls-key', kind: 'string', default: '', env: 'DFLOCKD_TLS_KEY', option: 'tlsKey', usage: 'Path to TLS private key PEM file' },
+  { name: 'http-port', kind: 'int', default: '', env: 'DFLOCKD_HTTP_PORT', option: 'httpPort', usage: 'Port of the HTTP API (0 = any free port; unset = no HTTP listener)' },
+  { name: 'http-host', kind: 'string', default: '', env: 'DFLOCKD_HTTP_HOST', option: 'httpHost', usage: 'Bind address of the HTTP API (default: --host)' },
+  { name: 'http-cors-allowed-origins', kind: 'string', default: '', env: 'DFLOCKD_HTTP_CORS_ALLOWED_ORIGINS', option: 'httpCorsAllowedOrigins', usage: 'Origins allowed to call the HTTP API from a browser: a,b or * (unset = CORS off)' },
+  { name: 'http-session-idle-timeout', kind: 'seconds', default: 20, env: 'DFLOCKD_HTTP_SESSION_IDLE_S', option: 'httpSessionIdleTimeout', usage: 'HTTP session idle timeout (seconds; reaped after twice this)' },
   { name: 'auth-token', kind: 'string', default: '', usage: 'Shared secret token for client authentication' },
   { name: 'auth-token-file', kind: 'string', default: '', usage: 'Path to file containing the auth token (whitespace trimmed)' },
   { name: 'debug', kind: 'bool', default: false, usage: 'Accepted for compatibility with dflockd; no effect' },
@@ -46,7 +51,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'compat', kind: 'string', default: '2.1', option: 'compat', usage: 'dflockd release line to reproduce: 2.1 or 1.10 (v1.10.0 exactly)' },
 ];
 
-/** A command-line error, reported as dflockd does (`configuration error: …`, exit 1). */
+/** A command-line error, reported as dflockd words it (`configuration error: …`), with exit status 64. */
 export class FlagError extends Error {
   override readonly name = 'FlagError';
 }
@@ -184,6 +189,8 @@ export function resolveServerConfig(values: ReadonlyMap<string, number | string 
     }
   }
   if (token) options.authToken = token;
+  const origins = options.httpCorsAllowedOrigins;
+  if (typeof origins === 'string' && origins !== '*') options.httpCorsAllowedOrigins = origins.split(',').map((o) => o.trim()).filter((o) => o !== '');
   return options as DflockdTestServerOptions;
 }
 
@@ -238,7 +245,8 @@ function flagWording(message: string): string {
   return message
     .replace(/^DflockdTestServer: /, '')
     .replace(/\boptions? (?=\w)/g, '')
-    .replace(/\b\w+\b/g, (word) => {
+    // Option names become flags; a word already written as a flag (`-port`, `-http-port`) stays as it is.
+    .replace(/(?<![-\w])\w+\b/g, (word) => {
       const spec = SERVER_FLAGS.find((s) => s.option === word);
       return spec ? `--${spec.name}` : word;
     });
@@ -246,8 +254,8 @@ function flagWording(message: string): string {
 
 /**
  * Runs `dflockd-rx server <flags>` until SIGINT/SIGTERM; resolves with the
- * exit code (0 after a clean stop, 1 for configuration or listen errors,
- * 0 for --help).
+ * exit code (0 after a clean stop or for --help, 64 for a bad flag or option
+ * value, 1 when the server cannot listen).
  */
 export async function runServerCommand(argv: readonly string[], io: ServerCommandIo = processIo): Promise<number> {
   let server: DflockdTestServer;
@@ -259,8 +267,9 @@ export async function runServerCommand(argv: readonly string[], io: ServerComman
     }
     server = new DflockdTestServer(resolveServerConfig(parsed.values, io.env));
   } catch (err) {
+    // A usage error, as for every dflockd-rx command (dflockd itself exits 1 here): EX_USAGE.
     io.err(`configuration error: ${flagWording((err as Error).message)}\nRun 'dflockd-rx server --help' for usage.\n`);
-    return 1;
+    return EXIT.USAGE;
   }
   try {
     await server.start();
@@ -268,7 +277,8 @@ export async function runServerCommand(argv: readonly string[], io: ServerComman
     io.err(`server error: ${(err as Error).message}\n`);
     return 1;
   }
-  io.out(`dflockd-rx test server listening on ${server.address}${server.tls ? ' (TLS)' : ''}\n`);
+  const http = server.httpUrl === undefined ? '' : `, HTTP API on ${server.httpUrl}`;
+  io.out(`dflockd-rx test server listening on ${server.address}${server.tls ? ' (TLS)' : ''}${http}\n`);
   await new Promise<void>((resolve) => {
     let signals = 0;
     const unregister = io.onSignal((signal) => {

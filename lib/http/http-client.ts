@@ -105,11 +105,12 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
   }
 
   /**
-   * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
-   * `work` is never masked by a release error.
+   * Acquires `key`, runs `work`, releases, exactly as `DflockdClient.withLock`: settles like
+   * `lastValueFrom(from(result), { defaultValue: undefined })`; the work's `signal` aborts when the
+   * lease is lost or `options.signal` aborts; an error from `work` is never masked by a release error.
    */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
-    return runWithLock(this.lock(key, options), work);
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
+    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
   }
 
   /** A typed snapshot of the server's stats (`GET /v1/stats`), one emission. */
@@ -185,7 +186,7 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
     limit: number | undefined,
     options: LockOptions | ResolvedLockOptions | undefined,
     twoPhase?: TwoPhaseControl,
-    released?: (ok: boolean, error?: DflockdError) => void,
+    observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
       if (this.closing !== undefined) {
@@ -201,6 +202,7 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
         subscriber.error(error);
         return undefined;
       }
+      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.sessions, contended: this.contended, ownReleases: this.ownReleases, twoPhase, released });
     });
   }
