@@ -86,6 +86,33 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     sub.unsubscribe();
   });
 
+  it('a loop re-taking its key never queues behind its own release (the try-lock follows the release)', async () => {
+    // Releases travel slowly (injected latency on their way out): nothing but the client orders them before the next try-lock.
+    const slowReleases: HttpFetch = (u, init) =>
+      u.endsWith('/release') ? new Promise<void>((r) => setTimeout(r, 40)).then(() => globalThis.fetch(u, init)) : globalThis.fetch(u, init);
+    const client = http({ fetch: slowReleases });
+    const types: string[] = [];
+    client.events$.subscribe((e) => e.key === 'h-loop' && types.push(e.type));
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const sub: Subscription = client.lock('h-loop', { acquireTimeoutS: 5 }).subscribe({
+          next: (e) => {
+            if (e.type !== 'acquired') return;
+            // Released at once, and the next round subscribes in the same tick.
+            queueMicrotask(() => {
+              sub.unsubscribe();
+              resolve();
+            });
+          },
+          error: reject,
+        });
+      });
+    }
+    await eventually(() => types.filter((t) => t === 'released').length === 5, 'five releases');
+    expect(types.filter((t) => t === 'queued')).toEqual([]);
+    expect(types.filter((t) => t === 'acquired')).toHaveLength(5);
+  });
+
   it('unsubscribing while queued gives the place up (the long poll is aborted)', async () => {
     const holder = tcp();
     const held = holder.lock('h-leave').subscribe();
