@@ -167,6 +167,42 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     await expect(firstValueFrom(down.lock('k'))).rejects.toBeInstanceOf(ConnectionError);
   });
 
+  it('semaphore: limit holders at once, the next one queued until a slot frees', async () => {
+    const client = http();
+    const a: LockEvent[] = [];
+    const c: LockEvent[] = [];
+    const subA = client.semaphore('h-sem', 2).subscribe((e) => a.push(e));
+    const subB = client.semaphore('h-sem', 2).subscribe();
+    await eventually(async () => (await firstValueFrom(client.stats())).semaphores.find((s) => s.key === 'h-sem')?.holders === 2, 'two holders');
+    // Another client: this one's session is not blocked by the third's long poll.
+    const other = http();
+    const subC = other.semaphore('h-sem', 2, { acquireTimeoutS: 10 }).subscribe((e) => c.push(e));
+    await eventually(() => c.length > 0, 'queued');
+    expect(c.map((e) => e.type)).toEqual(['queued']);
+    subA.unsubscribe();
+    await eventually(() => c.length > 1, 'acquired');
+    expect(c.map((e) => e.type)).toEqual(['queued', 'acquired']);
+    expect(a.map((e) => e.type)).toEqual(['acquired']);
+    subB.unsubscribe();
+    subC.unsubscribe();
+  });
+
+  it('close() while queued ends the acquisition with an error and leaves the queue', async () => {
+    const holder = tcp();
+    const held = holder.lock('h-close-q').subscribe();
+    const probe = http();
+    await eventually(async () => (await lockEntry(probe, 'h-close-q')) !== undefined, 'held');
+    const client = new DflockdHttpClient({ url });
+    const events: LockEvent[] = [];
+    let failure: unknown;
+    client.lock('h-close-q', { acquireTimeoutS: 20 }).subscribe({ next: (e) => events.push(e), error: (e: unknown) => (failure = e) });
+    await eventually(() => events.length > 0, 'queued');
+    await client.close();
+    expect(failure).toBeInstanceOf(ConnectionError);
+    await eventually(async () => (await lockEntry(probe, 'h-close-q'))?.waiters === 0, 'the waiter is gone');
+    held.unsubscribe();
+  });
+
   it('withLock runs the work under the lock and releases', async () => {
     const client = http();
     const seen = await client.withLock('h-with', async (signal, lease) => {
