@@ -92,7 +92,7 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
       u.endsWith('/release') ? new Promise<void>((r) => setTimeout(r, 40)).then(() => globalThis.fetch(u, init)) : globalThis.fetch(u, init);
     const client = http({ fetch: slowReleases });
     const types: string[] = [];
-    client.events$.subscribe((e) => e.key === 'h-loop' && types.push(e.type));
+    client.events$.subscribe((e) => 'key' in e && e.key === 'h-loop' && types.push(e.type));
     for (let i = 0; i < 5; i++) {
       await new Promise<void>((resolve, reject) => {
         const sub: Subscription = client.lock('h-loop', { acquireTimeoutS: 5 }).subscribe({
