@@ -29,7 +29,7 @@ export class HttpLink implements LeaseLink {
   /** The key whose enqueue answer is being handled, and whether its place was given up meanwhile. */
   private pairKey: string | undefined;
   private pairLeft = false;
-  /** Per key: set while this session holds a place in its queue, with the acquisitions waiting for it. */
+  /** Per key (and key space): set while this session holds a place in its queue, with the acquisitions waiting for it. */
   private readonly placed = new Map<string, Array<() => void>>();
   /** Per key: this client's releases on their way, and the session calls waiting for them. */
   private readonly releases = new Map<string, { count: number; after: Array<() => void> }>();
@@ -76,7 +76,7 @@ export class HttpLink implements LeaseLink {
       }
       if (reply?.kind !== 'queued' || this.pairLeft) return;
       if (this.session.open) this.onSession(second, onSecond);
-      else this.settled(first.key);
+      else this.settled(slotOf(first));
     });
     return sentAt;
   }
@@ -87,7 +87,7 @@ export class HttpLink implements LeaseLink {
    * otherwise have its try-lock refused by its own lease and queue behind itself.
    */
   private onSession(request: Request, callback: LinkCallback): void {
-    const key = request.key;
+    const key = slotOf(request);
     const pending = request.name === 'wait' || request.name === 'semWait' ? undefined : this.releases.get(key);
     if (pending !== undefined) {
       pending.after.push(() => this.onSession(request, callback));
@@ -135,7 +135,7 @@ export class HttpLink implements LeaseLink {
   }
 
   private release(request: Request, callback: LinkCallback): void {
-    const key = request.key;
+    const key = slotOf(request);
     let pending = this.releases.get(key);
     if (pending === undefined) {
       pending = { count: 0, after: [] };
@@ -184,7 +184,7 @@ export class HttpLink implements LeaseLink {
     if (!this.session.open) return;
     if (this.pairKey === key) this.pairLeft = true;
     else if (this.session.abandon(key)) {
-      this.settled(key);
+      this.settled(`${semaphore ? 's' : 'l'}:${key}`);
       return;
     }
     this.onSession(wire.wait(key, 0, semaphore), (error, reply) => {
@@ -212,6 +212,11 @@ export class HttpLink implements LeaseLink {
   private closedError(): DflockdError {
     return this.endError ?? new ConnectionError(`the session on ${this.server} has ended`, { server: this.server });
   }
+}
+
+/** Locks and semaphores have separate key spaces on dflockd 2.x: what is ordered per key is ordered per space and key. */
+function slotOf(request: Request): string {
+  return `${request.name.startsWith('sem') ? 's' : 'l'}:${request.key}`;
 }
 
 /** Renew and release go by token, never on the acquiring session (Trap 3: never behind a long poll). */
