@@ -1,6 +1,6 @@
 import { DflockdClient, DistributedLock, LeaseExpiredError } from '../../lib/index.js';
 import { DflockdTestServer } from '../../lib/testing/index.js';
-import { eventually } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 
 // dflockd v1.10.0's stale token (PROTOCOL.md §1.4.5): queued, granted while not waiting, the
 // grant's lease expires and is swept — then `w` still answers `ok <stale token>`. The client
@@ -25,8 +25,8 @@ test("a late wait that gets v1.10.0's stale token rejects with LeaseExpiredError
     // The holder leaves: the grant goes to our place while we are not waiting; its 1 s lease
     // then runs out and is swept.
     expect(await holder.release()).toBe(true);
-    await eventually(() => server.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant to the enqueued place');
-    await eventually(() => !server.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant expired and swept', 150);
+    await eventually(() => server.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant to the enqueued place', { timeoutMs: 2000 });
+    await eventually(() => !server.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant expired and swept', { timeoutMs: 3000 });
     await expect(lock.wait(5)).rejects.toBeInstanceOf(LeaseExpiredError);
     expect(lock.token).toBeNull();
     expect(lock.held).toBe(false);
@@ -47,8 +47,8 @@ test('the same sequence on a server without the bug (2.1): the wait is answered 
     const lock = new DistributedLock('stale', { client, leaseTtlS: 1 });
     expect(await lock.enqueue()).toBe('queued');
     expect(await holder.release()).toBe(true);
-    await eventually(() => fixed.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant to the enqueued place');
-    await eventually(() => !fixed.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant expired and swept', 150);
+    await eventually(() => fixed.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant to the enqueued place', { timeoutMs: 2000 });
+    await eventually(() => !fixed.stats().locks.some((l) => l.key === 'stale' && l.owner_conn_id !== 0), 'the grant expired and swept', { timeoutMs: 3000 });
     await expect(lock.wait(5)).rejects.toThrow();
     expect(lock.held).toBe(false);
   } finally {
