@@ -23,7 +23,8 @@ import {
   ConnectionError,
   DflockdClient,
 } from '../lib/index.js';
-import { TestServer, eventually, startServer } from './helpers/server.js';
+import { eventually } from './helpers/eventually.js';
+import { TestServer, startServer } from './helpers/server.js';
 
 // The low-level API: one function per wire command, on a Connection or a bare LineSocket.
 let server: TestServer;
@@ -106,11 +107,11 @@ describe('unsubscribing before the grant does not leak it', () => {
     const ownerBefore = await heldBy('leak-l');
     await lastValueFrom(release(holder, 'leak-l', grant.token));
     // The server hands the lock to the waiter's `l`, whose subscriber left: the client releases it.
-    await eventually(async () => (await heldBy('leak-l')) === 0, 'the late grant was released');
+    await eventually(async () => (await heldBy('leak-l')) === 0, 'the late grant was released', { timeoutMs: 2000 });
     expect(ownerBefore).not.toBe(0);
     expect(waiter.open).toBe(true);
     // Nothing is left in flight on the waiter: its `l` was answered and its `r` too.
-    await eventually(() => waiter.inFlight === 0, 'the release was answered');
+    await eventually(() => waiter.inFlight === 0, 'the release was answered', { timeoutMs: 2000 });
   });
 
   test('semWait(…) unsubscribed while queued: the slot granted later is released (`sr`)', async () => {
@@ -119,10 +120,10 @@ describe('unsubscribing before the grant does not leak it', () => {
     const held = await lastValueFrom(semLock(holder, 'leak-s', 1, { acquireTimeoutS: 0, leaseTtlS: 60 }));
     expect(await lastValueFrom(semEnqueue(waiter, 'leak-s', 1, { leaseTtlS: 60 }))).toMatchObject({ status: 'queued' });
     const sub = semWait(waiter, 'leak-s', 10).subscribe();
-    await eventually(() => waiter.inFlight === 1, 'the wait was sent');
+    await eventually(() => waiter.inFlight === 1, 'the wait was sent', { timeoutMs: 2000 });
     sub.unsubscribe();
     await lastValueFrom(semRelease(holder, 'leak-s', held.token));
-    await eventually(async () => (await heldBy('leak-s')) === 0, 'the late slot was released');
+    await eventually(async () => (await heldBy('leak-s')) === 0, 'the late slot was released', { timeoutMs: 2000 });
     expect(waiter.open).toBe(true);
   });
 });

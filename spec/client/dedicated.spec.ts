@@ -1,7 +1,8 @@
 import { filter, firstValueFrom } from 'rxjs';
 import { DflockdClient, type ClientEvent } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { TestServer, eventually, startServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { TestServer, startServer } from '../helpers/server.js';
 
 // dedicatedConnections: no two held leases on one socket.
 
@@ -29,7 +30,7 @@ test.each([
     expect(ids.every((id) => id > 0)).toBe(true);
     expect(new Set(ids).size).toBe(connections);
     for (const r of held) r.unsubscribe();
-    await eventually(async () => (await owners(keys)).every((id) => id === 0), 'all released');
+    await eventually(async () => (await owners(keys)).every((id) => id === 0), 'all released', { timeoutMs: 2000 });
   } finally {
     await client.close();
   }

@@ -1,7 +1,8 @@
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import { AcquireTimeoutError, DflockdClient, LimitMismatchError } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { TestServer, eventually, startServer, testCompat } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { TestServer, startServer, testCompat } from '../helpers/server.js';
 
 let server: TestServer;
 let client: DflockdClient;
@@ -87,7 +88,7 @@ describe('client.lock() event sequences', () => {
       });
     }
     holder.unsubscribe();
-    await eventually(() => order.length === 5, 'all five acquired');
+    await eventually(() => order.length === 5, 'all five acquired', { timeoutMs: 2000 });
     expect(order).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -156,7 +157,7 @@ describe('unsubscribing releases in every phase', () => {
       r.unsubscribe();
       r.unsubscribe();
     }).not.toThrow();
-    await eventually(() => freeNow('rel-twice'), 'the lock is released');
+    await eventually(() => freeNow('rel-twice'), 'the lock is released', { timeoutMs: 2000 });
   });
 
   test('many acquire/release rounds reuse pooled connections', async () => {
@@ -284,7 +285,7 @@ describe('unsubscribing from inside next()', () => {
     for (let i = 0; i < 200; i++) {
       await firstValueFrom(client.lock('cycle').pipe(filter((e) => e.type === 'acquired')));
     }
-    await eventually(async () => (await server.stats()).locks.every((l) => l.key !== 'cycle'), 'the last release');
+    await eventually(async () => (await server.stats()).locks.every((l) => l.key !== 'cycle'), 'the last release', { timeoutMs: 2000 });
     // A stale step used to arm one renewal per cycle, each holding its whole stream until it fired.
     expect(scheduler.size).toBe(0);
     expect(timeouts()).toBeLessThanOrEqual(before);
@@ -299,7 +300,7 @@ describe('unsubscribing from inside next()', () => {
       if (e.type === 'acquired') waiter.unsubscribe();
     });
     holder.unsubscribe();
-    await eventually(() => released.includes('released'), 'the waiter released');
+    await eventually(() => released.includes('released'), 'the waiter released', { timeoutMs: 2000 });
     await new Promise((r) => setTimeout(r, 300)); // nothing more may happen: no renewal, no second release
     expect(released.filter((t) => t === 'released' || t === 'renewed' || t === 'release-failed')).toEqual(['released']);
   });

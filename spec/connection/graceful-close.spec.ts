@@ -6,7 +6,8 @@ import { connectLineSocket } from '../../lib/transport/line-socket';
 import type { Request } from '../../lib/protocol/commands';
 import { releaseRequest } from '../../lib/protocol/commands';
 import { FaultProxy } from '../../lib/testing/index';
-import { TestServer, eventually, startServer } from '../helpers/server';
+import { eventually } from '../helpers/eventually';
+import { TestServer, startServer } from '../helpers/server';
 
 // Closing is graceful: what was written before close() reaches the server even when it cannot
 // leave at once (the send buffer full behind a paused network), because the socket is ended,
@@ -52,7 +53,7 @@ test('Connection.close(): a release written behind a full send buffer still reac
   // Longer than the old destroy-after-end took (well under a millisecond), shorter than the grace period.
   await new Promise((resolve) => setTimeout(resolve, 100));
   proxy.resume();
-  await eventually(async () => !(await heldKeys()).includes('gc-conn'), 'the release written before close() reached the server', 150, 20);
+  await eventually(async () => !(await heldKeys()).includes('gc-conn'), 'the release written before close() reached the server', { timeoutMs: 3000 });
 });
 
 test('LineSocket.close(): unsubscribing right after close() does not destroy the closing socket', async () => {
@@ -80,7 +81,7 @@ test('LineSocket.close(): unsubscribing right after close() does not destroy the
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(await heldKeys()).toContain('gc-socket');
   proxy.resume();
-  await eventually(async () => !(await heldKeys()).includes('gc-socket'), 'the release written before close() reached the server', 150, 20);
+  await eventually(async () => !(await heldKeys()).includes('gc-socket'), 'the release written before close() reached the server', { timeoutMs: 3000 });
 });
 
 test('destroy() stays immediate: the server sees the connection go at once', async () => {
@@ -88,5 +89,5 @@ test('destroy() stays immediate: the server sees the connection go at once', asy
   const before = (await server.stats()).connections;
   conn.destroy('test');
   expect(conn.open).toBe(false);
-  await eventually(async () => (await server.stats()).connections < before, 'the server saw the destroyed connection close');
+  await eventually(async () => (await server.stats()).connections < before, 'the server saw the destroyed connection close', { timeoutMs: 2000 });
 });

@@ -2,7 +2,8 @@ import * as net from 'node:net';
 import { VirtualTimeScheduler, firstValueFrom } from 'rxjs';
 import type { Connection, ConnectionHolder } from '../../lib/connection/connection';
 import { ConnectionError, DflockdError } from '../../lib/errors';
-import { TestServer, eventually, startServer } from '../helpers/server';
+import { eventually } from '../helpers/eventually';
+import { TestServer, startServer } from '../helpers/server';
 import { PoolEvent, ServerPool } from '../../lib/connection/pool';
 import { pingRequest } from '../../lib/protocol/commands';
 import { monotonicScheduler } from '../../lib/scheduler';
@@ -186,7 +187,7 @@ describe('ServerPool against a real server, on virtual time', () => {
     advanceTo(scheduler, IDLE_MS + IDLE_MS / 4);
     expect(lent.lastSentAt).toBeGreaterThan(sentBefore);
     expect(lent.inFlight).toBe(1);
-    await eventually(() => lent.inFlight === 0, 'the heartbeat was answered');
+    await eventually(() => lent.inFlight === 0, 'the heartbeat was answered', { timeoutMs: 2000 });
     expect(lent.open).toBe(true);
 
     // Its last lease leaves: closed at the next sweep.
@@ -237,7 +238,7 @@ describe('ServerPool against a real server, on virtual time', () => {
       expect(idle.open).toBe(false);
       expect(busy.open).toBe(true);
       expect(busy.inFlight).toBe(1);
-      await eventually(() => busy.inFlight === 0, 'the heartbeat was answered');
+      await eventually(() => busy.inFlight === 0, 'the heartbeat was answered', { timeoutMs: 2000 });
       expect(wide.sharedNow()).toBe(busy);
     } finally {
       wide.close();

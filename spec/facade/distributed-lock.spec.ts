@@ -1,6 +1,7 @@
 import { firstValueFrom, toArray, take } from 'rxjs';
 import { AcquireTimeoutError, DflockdClient, DflockdError, DistributedLock, DistributedSemaphore, InvalidArgumentError, LeaseLostError, NotEnqueuedError } from '../../lib/index.js';
-import { TestServer, eventually, startServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { TestServer, startServer } from '../helpers/server.js';
 
 let server: TestServer;
 let opts: { servers: Array<[string, number]>; serverIdleTimeoutS: number };
@@ -225,6 +226,6 @@ describe('semaphores and shared clients', () => {
     });
     await expect(outcome).rejects.toBeInstanceOf(LeaseLostError);
     expect((await lost).reason).toBe('disconnected');
-    await eventually(() => lock.token === null, 'the lock forgets its token');
+    await eventually(() => lock.token === null, 'the lock forgets its token', { timeoutMs: 2000 });
   });
 });

@@ -1,7 +1,8 @@
 import { firstValueFrom } from 'rxjs';
 import { DflockdError, DistributedLock } from '../../lib/index.js';
 import { FaultConnection, FaultProxy } from '../../lib/testing/index.js';
-import { TestServer, eventually, startServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { TestServer, startServer } from '../helpers/server.js';
 
 // enqueue() on a free key whose grant arrives late: the grant is confirmed with a renewal
 // before the lock counts as held, and enqueue() resolves 'acquired' only then.
@@ -30,7 +31,7 @@ async function lateGrant(key: string): Promise<{ lock: DistributedLock; pending:
   const pending = lock.enqueue();
   const connection = await accepted;
   connection.pause({ direction: 'toClient' });
-  await eventually(() => connection.bytesToServer > 0, 'the enqueue reached the server');
+  await eventually(() => connection.bytesToServer > 0, 'the enqueue reached the server', { timeoutMs: 2000 });
   await new Promise((resolve) => setTimeout(resolve, 600));
   return { lock, pending, connection };
 }
@@ -50,7 +51,7 @@ test('a late grant whose confirmation fails: enqueue() rejects, and the lock is 
   connection.heal();
   // The grant goes through; the confirming renewal the client sends on reading it does not.
   connection.pause({ direction: 'toServer' });
-  await eventually(() => connection.bytesToClient > 0, 'the grant reached the client');
+  await eventually(() => connection.bytesToClient > 0, 'the grant reached the client', { timeoutMs: 2000 });
   expect(lock.token).toBeNull();
   connection.reset();
   await expect(pending).rejects.toBeInstanceOf(DflockdError);

@@ -1,7 +1,8 @@
 import { Observable, firstValueFrom } from 'rxjs';
 import { ConnectionError, DflockdClient, DistributedLock, LeaseLostError } from '../../lib/index.js';
 import { FaultConnection, FaultProxy } from '../../lib/testing/index.js';
-import { TestServer, eventually, freePort, startServer } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
+import { TestServer, freePort, startServer } from '../helpers/server.js';
 
 // No facade promise is left pending, whatever phase the lock is in when it is released, disposed
 // or aborted. The server asks for a token, so a paused proxy holds the connecting phase open.
@@ -36,7 +37,7 @@ async function holder(key: string): Promise<DistributedLock> {
 }
 
 /** Resolves once the server has `count` waiters on `key` (bounded). */
-const queued = (key: string, count = 1): Promise<void> => eventually(async () => (await waiters(key)) === count, `${count} waiter(s) on ${key}`);
+const queued = (key: string, count = 1): Promise<void> => eventually(async () => (await waiters(key)) === count, `${count} waiter(s) on ${key}`, { timeoutMs: 2000 });
 
 /** A client shared by the locks of one test, through the proxy: its connections can be watched. */
 function watchedClient(): { client: DflockdClient; connections: FaultConnection[]; done(): Promise<void> } {
@@ -61,9 +62,9 @@ function watchedClient(): { client: DflockdClient; connections: FaultConnection[
  */
 async function placeGivenUp(key: string, watched: { connections: FaultConnection[] }, other: DistributedLock): Promise<void> {
   // The client's end: the server side of the proxy stays open while a 1.10 server is blocked in `w`.
-  await eventually(() => watched.connections.some((c) => c.clientSocket.readableEnded || c.clientSocket.destroyed), 'the queued connection closed');
+  await eventually(() => watched.connections.some((c) => c.clientSocket.readableEnded || c.clientSocket.destroyed), 'the queued connection closed', { timeoutMs: 2000 });
   await other.release();
-  await eventually(async () => !(await held(key)), `${key} free again`);
+  await eventually(async () => !(await held(key)), `${key} free again`, { timeoutMs: 2000 });
   const next = new DistributedLock(key, { ...direct, acquireTimeoutS: 0 });
   expect(await next.acquire()).toBe(true);
   expect(await next.release()).toBe(true);
@@ -262,7 +263,7 @@ describe('two-phase: between enqueue() and wait(), and waiting', () => {
     controller.abort();
     expect(isAbortError(await pending.catch((e: unknown) => e))).toBe(true);
     proxy.heal();
-    await eventually(async () => !(await held('np-2p-enqueue')) && (await waiters('np-2p-enqueue')) === 0, 'nothing left of the enqueue');
+    await eventually(async () => !(await held('np-2p-enqueue')) && (await waiters('np-2p-enqueue')) === 0, 'nothing left of the enqueue', { timeoutMs: 2000 });
   });
 });
 
@@ -282,11 +283,11 @@ describe('confirming a grant (its renewal held by the proxy)', () => {
         const sentBefore = connection.bytesToServer;
         const pending = lock.wait(10, signal === undefined ? undefined : { signal });
         // The `w` has reached the server: from now on nothing more gets through.
-        await eventually(() => connection.bytesToServer > sentBefore, 'the wait reached the server');
+        await eventually(() => connection.bytesToServer > sentBefore, 'the wait reached the server', { timeoutMs: 2000 });
         connection.pause({ direction: 'toServer' });
         const receivedBefore = connection.bytesToClient;
         await other.release();
-        await eventually(() => connection.bytesToClient > receivedBefore, 'the grant reached the client');
+        await eventually(() => connection.bytesToClient > receivedBefore, 'the grant reached the client', { timeoutMs: 2000 });
         expect(lock.token).toBeNull(); // granted, not yet confirmed: not held
         return { pending };
       },
@@ -299,7 +300,7 @@ describe('confirming a grant (its renewal held by the proxy)', () => {
     expect(await lock.release()).toBe(false);
     await expect(pending).resolves.toBe(false);
     connection().heal(); // lets the close through
-    await eventually(async () => !(await held('np-confirm')), 'the grant released (its connection closed)');
+    await eventually(async () => !(await held('np-confirm')), 'the grant released (its connection closed)', { timeoutMs: 2000 });
   });
 
   test('aborting rejects the wait() with the reason', async () => {
@@ -309,7 +310,7 @@ describe('confirming a grant (its renewal held by the proxy)', () => {
     controller.abort();
     expect(isAbortError(await pending.catch((e: unknown) => e))).toBe(true);
     connection().heal(); // lets the close through
-    await eventually(async () => !(await held('np-confirm-abort')), 'the grant released (its connection closed)');
+    await eventually(async () => !(await held('np-confirm-abort')), 'the grant released (its connection closed)', { timeoutMs: 2000 });
   });
 });
 

@@ -1,14 +1,36 @@
+// The one server fixture of the specs: `startServer` starts the in-process DflockdTestServer (or the
+// real dflockd, see below) on a free or a chosen port; `useServer` wraps it in describe-scoped hooks
+// with raw clients, for the specs that drive the server byte by byte.
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
-import type { DflockdTestServerOptions } from '../../lib/testing/index.js';
+import type { DflockdTestServer, DflockdTestServerOptions } from '../../lib/testing/index.js';
+import { RawClient } from './raw-client.js';
+
+/** Options of the server itself; it always binds 127.0.0.1 and takes its port from {@link StartServerOptions}. */
+export type ServerOptions = Omit<DflockdTestServerOptions, 'port' | 'host'>;
+
+/** Where and what {@link startServer} starts. */
+export interface StartServerOptions {
+  /** 0 (the default) takes a free port; a fixed one lets a restart test start a second server where the first was. */
+  readonly port?: number;
+  /**
+   * Always the in-process server in the mode `options` ask for (its own default otherwise), whatever
+   * DFLOCKD_REAL_SERVER_BIN and DFLOCKD_TEST_COMPAT say: those choose the server the client suites
+   * run against, while the server's own specs test DflockdTestServer itself.
+   */
+  readonly inProcess?: boolean;
+}
 
 /** A running server for one test file. */
 export interface TestServer {
   readonly port: number;
   /** `[['127.0.0.1', port]]`, ready for `servers`. */
   readonly servers: Array<[string, number]>;
-  /** Raw `stats` JSON over a fresh connection. */
+  /** The in-process server; undefined when the real dflockd runs. */
+  readonly instance: DflockdTestServer | undefined;
+  /** Raw `stats` JSON over a fresh connection (authenticating first if the server wants a token). */
   stats(): Promise<RawStats>;
+  /** In process: closes everything at once. Real dflockd: SIGKILL. */
   stop(): Promise<void>;
 }
 
@@ -20,6 +42,9 @@ export interface RawStats {
   idle_locks: Array<{ key: string; idle_s: number }>;
   idle_semaphores: Array<{ key: string; idle_s: number }>;
 }
+
+/** Set to a dflockd binary to run the client suites against the real server (integer-second flags only). */
+export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
 
 /**
  * The compat mode of the in-process server: DFLOCKD_TEST_COMPAT (`2.1`, the default, or `1.10`),
@@ -33,43 +58,117 @@ export function testCompat(): '2.1' | '1.10' {
 }
 
 /**
- * Starts the in-process DflockdTestServer on a free port. With DFLOCKD_REAL_SERVER_BIN set to a
- * dflockd binary, starts that instead (same flags), so the suite can be cross-checked against
- * the real server by hand; CI never sets it.
+ * Starts the in-process DflockdTestServer on 127.0.0.1 at `port` (0 = a free one), in the mode
+ * {@link testCompat} names unless `options.compat` says otherwise. With DFLOCKD_REAL_SERVER_BIN set to
+ * a dflockd binary (and not `inProcess`), starts that instead with the same flags, so the suites can
+ * be cross-checked against the real server by hand; CI never sets it.
  */
-export async function startServer(options: Omit<DflockdTestServerOptions, 'port'> = {}): Promise<TestServer> {
-  const real = process.env['DFLOCKD_REAL_SERVER_BIN'];
-  if (real) return startReal(real, options);
+export async function startServer(options: ServerOptions = {}, { port = 0, inProcess = false }: StartServerOptions = {}): Promise<TestServer> {
+  if (REAL_SERVER_BIN && !inProcess) return startReal(REAL_SERVER_BIN, port, options);
+  // Loaded on demand: a run against the real dflockd never loads the in-process server.
   const { DflockdTestServer } = await import('../../lib/testing/index.js');
-  const server = new DflockdTestServer({ compat: testCompat(), ...options, port: 0, host: '127.0.0.1' });
-  const port = await server.start();
+  const server = new DflockdTestServer({ ...(inProcess ? {} : { compat: testCompat() }), ...options, port, host: '127.0.0.1' });
+  const bound = await server.start();
   return {
-    port,
-    servers: [['127.0.0.1', port]],
-    stats: () => rawStats(port, options.authToken),
+    port: bound,
+    servers: [['127.0.0.1', bound]],
+    instance: server,
+    stats: () => rawStats(bound, options.authToken),
     stop: () => server.stop(),
   };
 }
 
-async function startReal(bin: string, options: Omit<DflockdTestServerOptions, 'port'>): Promise<TestServer> {
-  const port = await freePort();
+/** The real dflockd on `port`; on port 0 a port picked here may be taken by another worker before dflockd binds it, so pick again. */
+async function startReal(bin: string, port: number, options: ServerOptions): Promise<TestServer> {
+  for (let attempt = 0; port === 0 && attempt < 4; attempt++) {
+    const started = await spawnReal(bin, await freePort(), options);
+    if (started !== undefined) return started;
+  }
+  const started = await spawnReal(bin, port === 0 ? await freePort() : port, options);
+  if (started === undefined) throw new Error(`dflockd could not listen on 127.0.0.1:${port}`);
+  return started;
+}
+
+/** Spawns dflockd; resolves once it logs that it listens, or undefined if it exits first (port taken) or stays silent for 5 s. */
+async function spawnReal(bin: string, port: number, options: ServerOptions): Promise<TestServer | undefined> {
   // compat and staleTokenOnWait describe the in-process server only; dflockd has no such flags.
-  const flags = Object.entries(options).filter(([name]) => name !== 'compat' && name !== 'staleTokenOnWait').flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`]);
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await canConnect(port)) break;
-    await new Promise((r) => setTimeout(r, 20));
+  const flags = Object.entries(options)
+    .filter(([name]) => name !== 'compat' && name !== 'staleTokenOnWait')
+    .map(([name, value]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const listening = await new Promise<boolean>((resolve) => {
+    let log = '';
+    const timer = setTimeout(() => resolve(false), 5_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      if (log.includes('msg=listening')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  child.stderr!.resume();
+  if (!listening) {
+    child.kill('SIGKILL');
+    await exited;
+    return undefined;
   }
   return {
     port,
     servers: [['127.0.0.1', port]],
+    instance: undefined,
     stats: () => rawStats(port, options.authToken),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** The server of a describe block, set up by {@link useServer}; the fields are valid once its beforeAll hook has run. */
+export interface ServerFixture {
+  readonly server: DflockdTestServer;
+  readonly port: number;
+  readonly servers: Array<[string, number]>;
+  /** A new raw TCP client. */
+  connect(): Promise<RawClient>;
+  /** `stats` over a fresh connection, parsed. */
+  stats(): Promise<RawStats>;
+}
+
+/**
+ * One in-process server (see {@link StartServerOptions.inProcess}) for the enclosing describe: started on a
+ * free port before its tests, every raw client closed after each test, the server stopped after all.
+ * With `concurrent` (for `test.concurrent` blocks, whose afterEach hooks overlap other tests) clients
+ * are only closed after all tests.
+ */
+export function useServer(options: ServerOptions = {}, { concurrent = false } = {}): ServerFixture {
+  let started: TestServer | undefined;
+  beforeAll(async () => {
+    started = await startServer(options, { inProcess: true });
+  });
+  if (!concurrent) afterEach(() => RawClient.closeAll());
+  afterAll(async () => {
+    await RawClient.closeAll();
+    await started?.stop();
+  });
+  return {
+    get server() {
+      return started!.instance!;
+    },
+    get port() {
+      return started!.port;
+    },
+    get servers() {
+      return started!.servers;
+    },
+    connect: () => RawClient.connect(started!.port),
+    stats: () => started!.stats(),
   };
 }
 
@@ -84,18 +183,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Sends `stats` on a fresh connection (authenticating first if needed) and parses the JSON. */
+/** Sends `stats` on a fresh connection (authenticating first if needed), closes it and parses the JSON. */
 export function rawStats(port: number, authToken?: string): Promise<RawStats> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -108,20 +196,11 @@ export function rawStats(port: number, authToken?: string): Promise<RawStats> {
       const lines = buffer.split('\n');
       if (lines.length - 1 < expect) return;
       expect = 0;
-      socket.destroy();
       const line = lines[authToken ? 1 : 0]!;
-      if (!line.startsWith('ok {')) reject(new Error(`stats failed: ${line}`));
-      else resolve(JSON.parse(line.slice(3)) as RawStats);
+      // Settled once the socket is closed, so the next stats call does not count this connection.
+      socket.once('close', () => (line.startsWith('ok {') ? resolve(JSON.parse(line.slice(3)) as RawStats) : reject(new Error(`stats failed: ${line}`))));
+      socket.destroy();
     });
     socket.on('error', reject);
   });
-}
-
-/** Polls `check` until it returns true (bounded: `tries` × `everyMs`). For server-side effects with no event to await. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, tries = 100, everyMs = 20): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`never happened: ${what}`);
 }

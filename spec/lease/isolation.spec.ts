@@ -1,6 +1,6 @@
 import { filter, firstValueFrom } from 'rxjs';
 import type { ClientEvent } from '../../lib/index.js';
-import { eventually } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 import { Recorder } from '../helpers/recorder.js';
 import { SWEEP_S, useProxiedServer } from '../reliability/support.js';
 
@@ -32,10 +32,10 @@ test("a 60 s lease survives its 2 s neighbour's deadline on the same connection 
   expect(events.some((e) => e.type === 'disconnected')).toBe(false);
   expect(await held('co-long')).toBe(true);
   // The short lease's own `r`, written after its late renewal, frees its key.
-  await eventually(async () => !(await held('co-short')), 'the short lease released by its own r', 250);
+  await eventually(async () => !(await held('co-short')), 'the short lease released by its own r', { timeoutMs: 5000 });
   env.proxy.heal();
   long.unsubscribe();
-  await eventually(async () => !(await held('co-long')), 'the long lease released');
+  await eventually(async () => !(await held('co-long')), 'the long lease released', { timeoutMs: 2000 });
 }, 20_000);
 
 test('a grant that arrives after unsubscribe is released (try-lock in flight)', async () => {
@@ -45,11 +45,11 @@ test('a grant that arrives after unsubscribe is released (try-lock in flight)', 
   const released = firstValueFrom(client.events$.pipe(filter((e) => e.type === 'released' && e.key === 'late-grant')));
   env.proxy.setLatency(300, { direction: 'toClient' });
   const r = new Recorder(client.lock('late-grant'));
-  await eventually(() => held('late-grant'), 'the server granting the try-lock');
+  await eventually(() => held('late-grant'), 'the server granting the try-lock', { timeoutMs: 2000 });
   r.unsubscribe(); // the `ok <token>` is still on its way
   await released;
   expect(r.events).toEqual([]);
-  await eventually(async () => !(await held('late-grant')), 'the late grant handed back');
+  await eventually(async () => !(await held('late-grant')), 'the late grant handed back', { timeoutMs: 2000 });
 }, 15_000);
 
 test('unsubscribing with e + w in flight gives the place up: the lock never goes to the one who left', async () => {
@@ -60,7 +60,7 @@ test('unsubscribing with e + w in flight gives the place up: the lock never goes
   env.proxy.setLatency(300, { direction: 'toClient' });
   const waiter = new Recorder(client.lock('in-flight', { acquireTimeoutS: 10 }));
   // The server has queued the `e` (and blocks in the `w` after it); its `queued` is on its way.
-  await eventually(async () => (await waiters('in-flight')) === 1, 'the enqueue reaching the server');
+  await eventually(async () => (await waiters('in-flight')) === 1, 'the enqueue reaching the server', { timeoutMs: 2000 });
   const left = firstValueFrom(client.events$.pipe(filter((e) => e.type === 'disconnected')));
   waiter.unsubscribe();
   env.proxy.heal();
@@ -79,6 +79,6 @@ test('unsubscribing with e + w in flight gives the place up: the lock never goes
     );
     r.unsubscribe();
     return outcome;
-  }, 'the lock free for a newcomer', 50, 100);
+  }, 'the lock free for a newcomer', { timeoutMs: 5000, everyMs: 100 });
   expect(waiter.types).toEqual([]);
 }, 15_000);

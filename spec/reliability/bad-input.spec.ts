@@ -1,21 +1,21 @@
 import { firstValueFrom, isObservable } from 'rxjs';
 import { DflockdClient, DistributedLock, DistributedSemaphore, InvalidArgumentError, type ClientOptions, type LockOptions } from '../../lib/index.js';
 import { FaultProxy } from '../../lib/testing/index.js';
-import { type PortServer, startServerAt } from './support.js';
+import { type TestServer, startServer } from '../helpers/server.js';
 
 // API.md §5: input that must be refused before anything is sent. Every case goes through the
 // public API and must end in an InvalidArgumentError naming the argument, with no socket opened:
 // every client here points at a FaultProxy whose accepted connections are counted, in front of a
 // server whose own connection count is checked too.
 
-let server: PortServer;
+let server: TestServer;
 let proxy: FaultProxy;
 let accepted = 0;
 let servers: Array<[string, number]>;
 const made: DflockdClient[] = [];
 
 beforeAll(async () => {
-  server = await startServerAt(0);
+  server = await startServer();
   proxy = new FaultProxy({ target: { host: '127.0.0.1', port: server.port } });
   servers = [['127.0.0.1', await proxy.start()]];
   proxy.connection$.subscribe(() => accepted++);

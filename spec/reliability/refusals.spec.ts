@@ -2,7 +2,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { AuthError, ConnectionError, DflockdClient } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
-import { type PortServer, expectNoLeaks, startServerAt } from './support.js';
+import { type TestServer, startServer } from '../helpers/server.js';
+import { expectNoLeaks } from './support.js';
 
 // Servers that refuse the client: connection limit reached, TLS spoken on the port, and an auth
 // token rotated under a running pool. Each must end in a clear error, promptly.
@@ -19,10 +20,10 @@ function newClient(options: ConstructorParameters<typeof DflockdClient>[0]): Dfl
 }
 
 describe('max-connections reached (the server accepts, then closes without a word)', () => {
-  let server: PortServer;
+  let server: TestServer;
   let occupier: net.Socket;
   beforeAll(async () => {
-    server = await startServerAt(0, { maxConnections: 1 });
+    server = await startServer({ maxConnections: 1 });
     // Occupy the one slot, and make sure the server counts it (its own stats say so).
     occupier = net.connect(server.port, '127.0.0.1');
     occupier.setEncoding('utf8');
@@ -53,9 +54,9 @@ describe('max-connections reached (the server accepts, then closes without a wor
 });
 
 describe('a plain client against a TLS server', () => {
-  let server: PortServer;
+  let server: TestServer;
   beforeAll(async () => {
-    server = await startServerAt(0, { tlsCert: path.join(fixtures, 'server.pem'), tlsKey: path.join(fixtures, 'server-key.pem') });
+    server = await startServer({ tlsCert: path.join(fixtures, 'server.pem'), tlsKey: path.join(fixtures, 'server-key.pem') });
   });
   afterAll(() => server.stop());
 
@@ -74,9 +75,9 @@ describe('a plain client against a TLS server', () => {
 
 describe('the auth token rotated on the server while the client pool is in use', () => {
   test('held leases are lost (disconnected); the next acquisition fails with AuthError, not a hang or a retry loop', async () => {
-    const before = await startServerAt(0, { authToken: 'token-A' });
+    const before = await startServer({ authToken: 'token-A' });
     const port = before.port;
-    let after: PortServer | undefined;
+    let after: TestServer | undefined;
     try {
       const client = newClient({ servers: before.servers, authToken: 'token-A' });
       const held = new Recorder(client.lock('rot-held', { leaseTtlS: 30 }));
@@ -87,7 +88,7 @@ describe('the auth token rotated on the server while the client pool is in use',
 
       await before.stop();
       expect(await held.next('lost')).toMatchObject({ reason: 'disconnected' });
-      after = await startServerAt(port, { authToken: 'token-B' });
+      after = await startServer({ authToken: 'token-B' }, { port });
 
       const startedAt = performance.now();
       const refused = new Recorder(client.lock('rot-held'));

@@ -1,17 +1,18 @@
 import { AcquireTimeoutError, ConnectionError, DflockdClient, DflockdError, type ClientEvent } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
 import { freePort } from '../helpers/server.js';
-import { type PortServer, expectNoLeaks, recordEvents, startServerAt } from './support.js';
+import { type TestServer, startServer } from '../helpers/server.js';
+import { expectNoLeaks, recordEvents } from './support.js';
 
 // The server goes away (stopped in process; SIGKILL for the real dflockd) and a new one starts on
 // the same port. Nothing survives on the server, so the client must treat every old lease as
 // lost, never send an old token again, and work normally against the new server.
 
-const servers: PortServer[] = [];
+const servers: TestServer[] = [];
 const clients: DflockdClient[] = [];
 
-async function serverAt(port: number): Promise<PortServer> {
-  const server = await startServerAt(port);
+async function serverAt(port: number): Promise<TestServer> {
+  const server = await startServer({}, { port });
   servers.push(server);
   return server;
 }

@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { type ClientEvent, DflockdClient } from '../../lib/index.js';
-import { DflockdTestServer, type DflockdTestServerOptions, FaultProxy } from '../../lib/testing/index.js';
-import { type RawStats, freePort, rawStats, testCompat } from '../helpers/server.js';
+import { FaultProxy } from '../../lib/testing/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { REAL_SERVER_BIN, type ServerOptions, type TestServer, startServer } from '../helpers/server.js';
 import { liveClientTimers, socketsTo, trackClientTimers } from '../../tools/handles.js';
-
-/** Set to a dflockd binary to run the reliability suite against the real server (integer-second flags only). */
-export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
 
 /** The lease sweep interval to ask for: sub-second in process, whole seconds for the real dflockd. */
 export const SWEEP_S = REAL_SERVER_BIN ? 1 : 0.1;
@@ -14,45 +11,10 @@ export const SWEEP_S = REAL_SERVER_BIN ? 1 : 0.1;
 /** How late a timer may fire on a busy test machine before "no later than the deadline" counts as broken. */
 export const TIMER_SLACK_MS = 150;
 
-/** A server on a chosen port, restartable on that port by starting another one. */
-export interface PortServer {
-  readonly port: number;
-  readonly servers: Array<[string, number]>;
-  stats(): Promise<RawStats>;
-  /** In process: closes everything at once. Real dflockd: SIGKILL. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts a server on `port` (0 = any free port): the in-process DflockdTestServer, or the real
- * dflockd binary when DFLOCKD_REAL_SERVER_BIN is set. The restart tests need a fixed port, which
- * the shared helper does not offer.
- */
-export async function startServerAt(port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'> = {}): Promise<PortServer> {
-  if (REAL_SERVER_BIN) {
-    // A port picked here may be taken by another worker before dflockd binds it: pick again.
-    for (let attempt = 0; port === 0 && attempt < 4; attempt++) {
-      const started = await startRealAt(REAL_SERVER_BIN, await freePort(), options);
-      if (started !== undefined) return started;
-    }
-    const started = await startRealAt(REAL_SERVER_BIN, port === 0 ? await freePort() : port, options);
-    if (started === undefined) throw new Error(`dflockd could not listen on 127.0.0.1:${port}`);
-    return started;
-  }
-  const server = new DflockdTestServer({ compat: testCompat(), ...options, port, host: '127.0.0.1' });
-  const bound = await server.start();
-  return {
-    port: bound,
-    servers: [['127.0.0.1', bound]],
-    stats: () => rawStats(bound, options.authToken),
-    stop: () => server.stop(),
-  };
-}
-
 /** One server for a spec file with a FaultProxy in front of it, set up by {@link useProxiedServer}. */
 export interface ProxiedServer {
   /** Reached directly by the clients that are not to be cut off. */
-  readonly server: PortServer;
+  readonly server: TestServer;
   readonly proxy: FaultProxy;
   /** `servers` through the proxy. */
   readonly through: Array<[string, number]>;
@@ -65,7 +27,7 @@ export interface ProxiedServer {
  * (any free port) and a FaultProxy to it; after each test, the proxy healed and the test's clients
  * closed; after all, both stopped. The fields are set once the beforeAll hook has run.
  */
-export function useProxiedServer(options: Omit<DflockdTestServerOptions, 'port' | 'host'>): ProxiedServer {
+export function useProxiedServer(options: ServerOptions): ProxiedServer {
   const clients: DflockdClient[] = [];
   const env = {
     newClient(clientOptions: ConstructorParameters<typeof DflockdClient>[0]): DflockdClient {
@@ -75,7 +37,7 @@ export function useProxiedServer(options: Omit<DflockdTestServerOptions, 'port' 
     },
   } as { -readonly [K in keyof ProxiedServer]: ProxiedServer[K] };
   beforeAll(async () => {
-    env.server = await startServerAt(0, options);
+    env.server = await startServer(options);
     env.proxy = new FaultProxy({ target: { host: '127.0.0.1', port: env.server.port } });
     env.through = [['127.0.0.1', await env.proxy.start()]];
   });
@@ -90,43 +52,6 @@ export function useProxiedServer(options: Omit<DflockdTestServerOptions, 'port' 
   return env;
 }
 
-/** Spawns dflockd; resolves once it logs that it listens, or undefined if it exits first (port taken). */
-async function startRealAt(bin: string, port: number, options: Omit<DflockdTestServerOptions, 'port' | 'host'>): Promise<PortServer | undefined> {
-  const flags = Object.entries(options).map(([name, value]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const listening = await new Promise<boolean>((resolve) => {
-    let log = '';
-    const timer = setTimeout(() => resolve(false), 5_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString('utf8');
-      if (log.includes('msg=listening')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  child.stderr!.resume();
-  if (!listening) {
-    child.kill('SIGKILL');
-    await exited;
-    return undefined;
-  }
-  return {
-    port,
-    servers: [['127.0.0.1', port]],
-    stats: () => rawStats(port, options.authToken),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 trackClientTimers();
 
 /**
@@ -134,7 +59,8 @@ trackClientTimers();
  * closing to finish), and no timer created by the client's code may still keep the process alive.
  */
 export async function expectNoLeaks(port: number, exclude?: ReadonlySet<net.Socket>): Promise<void> {
-  for (let i = 0; i < 150 && socketsTo(port, exclude).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // A timeout here is not the failure: the assertion below is, and it names the sockets left.
+  await eventually(() => socketsTo(port, exclude).length === 0, `no socket to port ${port}`, { timeoutMs: 3000 }).catch(() => undefined);
   expect(socketsTo(port, exclude).map((s) => `${s.localPort}->${s.remotePort}`)).toEqual([]);
   expect(liveClientTimers()).toEqual([]);
 }
@@ -144,15 +70,6 @@ export function recordEvents(client: DflockdClient): Array<{ t: number; event: C
   const out: Array<{ t: number; event: ClientEvent }> = [];
   client.events$.subscribe((event) => out.push({ t: performance.now(), event }));
   return out;
-}
-
-/** Resolves when `check` holds, polling every `everyMs` up to `tries` times; for server-side state with no event to await. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, tries = 150, everyMs = 20): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 /** One request the fake server read: the three lines. */

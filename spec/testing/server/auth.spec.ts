@@ -1,5 +1,5 @@
 // PROTOCOL.md §1.5 and the "Auth" transcript of §1.14.
-import { useServer } from './harness';
+import { useServer } from '../../helpers/server';
 
 describe('auth with a token configured (§1.5)', () => {
   const fx = useServer({ authToken: 's3cret', readTimeout: 0.5 }, { concurrent: true });

@@ -11,7 +11,7 @@ import {
   resolveServerConfig,
   serverUsage,
 } from '../../../lib/cli/server-command';
-import { RawClient, grant } from './raw-client';
+import { RawClient, grant } from '../../helpers/raw-client';
 
 const flags = (...argv: string[]) => {
   const parsed = parseGoFlags(argv);

@@ -1,7 +1,7 @@
 // PROTOCOL.md §1.4: command matching, key validation, argument parsing (Go
 // integer semantics and duration wrap-around), release/renew, §1.14 "Basic".
-import { useServer } from './harness';
-import { grant, statsOf } from './raw-client';
+import { grant, statsOf } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 const GRANT = /^ok [0-9a-f]{32} 33$/;
 const grantOf = (lease: number): RegExp => new RegExp(`^ok [0-9a-f]{32} ${lease}$`);

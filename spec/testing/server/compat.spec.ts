@@ -5,8 +5,9 @@ import { fenceOf } from '../../../lib/protocol/fence';
 import type { CompatMode } from '../../../lib/testing/server/compat';
 import { DflockdTestServer } from '../../../lib/testing/server/test-server';
 import { wallClockNanos } from '../../../lib/testing/server/tokens';
-import { type Fixture, useServer } from './harness';
-import { EOF, RawClient, grant, statsOf, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { EOF, RawClient, grant, statsOf } from '../../helpers/raw-client';
+import { type ServerFixture, useServer } from '../../helpers/server';
 
 const MODES: readonly CompatMode[] = ['2.1', '1.10'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,12 +97,12 @@ const TRANSCRIPTS: ReadonlyArray<[name: string, steps: readonly Step[], expected
   ],
 ];
 
-function waitersOf(fx: Fixture, key: string): number {
+function waitersOf(fx: ServerFixture, key: string): number {
   const s = fx.server.stats();
   return [...s.locks, ...s.semaphores].filter((e) => e.key === key).reduce((n, e) => n + e.waiters, 0);
 }
 
-function held(fx: Fixture, key: string): boolean {
+function held(fx: ServerFixture, key: string): boolean {
   const s = fx.server.stats();
   return s.locks.some((l) => l.key === key && l.owner_conn_id > 0) || s.semaphores.some((x) => x.key === key && x.holders > 0);
 }
@@ -141,7 +142,7 @@ describe.each(MODES)('compat %s: request transcripts', (mode) => {
     const h = grant(await holder.request('l', 'stale', '0'));
     expect(await c.request('e', 'stale', '1')).toBe('queued');
     expect(await holder.request('r', 'stale', h.token)).toBe('ok'); // granted to c's entry, lease 1 s
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'stale'), 3000, 'the grant to expire and be swept');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 'stale'), 'the grant to expire and be swept', { timeoutMs: 3000, everyMs: 5 });
     const reply = await c.request('w', 'stale', '5');
     if (mode === '2.1') {
       expect(reply).toBe('error_lease_expired');
@@ -165,7 +166,7 @@ describe.each<[CompatMode, boolean, string]>([
     const h = grant(await holder.request('l', 'st', '0'));
     expect(await c.request('e', 'st', '1')).toBe('queued');
     expect(await holder.request('r', 'st', h.token)).toBe('ok');
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'st'), 3000, 'the grant to expire and be swept');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 'st'), 'the grant to expire and be swept', { timeoutMs: 3000, everyMs: 5 });
     expect((await c.request('w', 'st', '5')).split(' ')[0]).toBe(expected);
   });
 });
@@ -187,13 +188,13 @@ describe.each(MODES)('compat %s: a client that disconnects while blocked', (mode
     grant(await c.request('l', `${name}-own`, '0 60'));
     if (before) expect(await c.request(...before)).toBe('queued');
     c.send(`${blocked.join('\n')}\n`);
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'the request to block');
+    await eventually(() => fx.server.blockedCount === 1, 'the request to block', { timeoutMs: 2000, everyMs: 5 });
     const count = fx.server.connectionCount;
     const started = Date.now();
     await c.destroy();
     if (mode === '2.1') {
       // Noticed within ~60 ms: its waiter leaves, the connection ends, its own lock is released.
-      await waitFor(() => waitersOf(fx, hold[1]) === 0 && fx.server.connectionCount === count - 1, 1000, 'the waiter to go');
+      await eventually(() => waitersOf(fx, hold[1]) === 0 && fx.server.connectionCount === count - 1, 'the waiter to go', { timeoutMs: 1000, everyMs: 5 });
       expect(Date.now() - started).toBeLessThan(100);
       expect(fx.server.blockedCount).toBe(0);
       expect(held(fx, `${name}-own`)).toBe(false);
@@ -216,10 +217,10 @@ describe.each(MODES)('compat %s with auto-release off: a disconnect', (mode) => 
     grant(await c.request('l', 'dq-held', '0 60'));
     expect(await c.request('e', 'dq', '')).toBe('queued');
     d.send('l\ndq\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1 && waitersOf(fx, 'dq') === 2, 2000, 'two waiters');
+    await eventually(() => fx.server.blockedCount === 1 && waitersOf(fx, 'dq') === 2, 'two waiters', { timeoutMs: 2000, everyMs: 5 });
     await c.destroy();
     if (mode === '2.1') {
-      await waitFor(() => waitersOf(fx, 'dq') === 1, 1000, 'the enqueue to go');
+      await eventually(() => waitersOf(fx, 'dq') === 1, 'the enqueue to go', { timeoutMs: 1000, everyMs: 5 });
     } else {
       await sleep(100);
       expect(waitersOf(fx, 'dq')).toBe(2);
@@ -238,7 +239,7 @@ describe.each(MODES)('compat %s: graceful stop', (mode) => {
       const [a, b, idle] = await Promise.all([0, 1, 2].map(() => RawClient.connect(port)));
       grant(await a!.request('l', 'k', '0'));
       b!.send('l\nk\n60\n');
-      await waitFor(() => server.blockedCount === 1, 2000, 'b to block');
+      await eventually(() => server.blockedCount === 1, 'b to block', { timeoutMs: 2000, everyMs: 5 });
       const stopped = server.stop({ graceful: true });
       expect(await b!.line()).toBe('error');
       expect(server.stats().locks.find((l) => l.key === 'k')!.waiters).toBe(0);

@@ -1,7 +1,8 @@
 // PROTOCOL.md §1.3, §1.7.1, §1.7.4, §1.8, §1.10: connection lifecycle, the
 // per-line read timeout, disconnect handling, connection ids and limits.
-import { useServer } from './harness';
-import { RawClient, grant, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { RawClient, grant } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 const GRANT = /^ok [0-9a-f]{32} \d+$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +67,7 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
     const [holder, e] = await Promise.all([fx.connect(), fx.connect()]);
     grant(await holder.request('l', 'k3', '0 60'));
     e.send('l\nk3\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'the waiter');
+    await eventually(() => fx.server.blockedCount === 1, 'the waiter', { timeoutMs: 2000, everyMs: 5 });
     const started = Date.now();
     await holder.destroy();
     expect(await e.line()).toMatch(GRANT);
@@ -77,9 +78,9 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
     const [holder, dead, live] = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
     const held = grant(await holder.request('l', 'k5', '0'));
     dead.send('l\nk5\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'the first waiter');
+    await eventually(() => fx.server.blockedCount === 1, 'the first waiter', { timeoutMs: 2000, everyMs: 5 });
     live.send('l\nk5\n5\n');
-    await waitFor(() => fx.server.blockedCount === 2, 2000, 'the second waiter');
+    await eventually(() => fx.server.blockedCount === 2, 'the second waiter', { timeoutMs: 2000, everyMs: 5 });
     await dead.destroy();
     expect(await holder.request('r', 'k5', held.token)).toBe('ok'); // granted to the dead one first
     expect(await live.line()).toMatch(GRANT);
@@ -99,9 +100,9 @@ describe('disconnects with auto-release (default) (§1.8)', () => {
 
   test('stats counts connections, including the caller', async () => {
     const a = await fx.connect();
-    await waitFor(() => fx.server.connectionCount === 1, 2000, 'earlier connections to go');
+    await eventually(() => fx.server.connectionCount === 1, 'earlier connections to go', { timeoutMs: 2000, everyMs: 5 });
     const b = await fx.connect();
-    await waitFor(() => fx.server.connectionCount === 2, 2000, 'b to be counted');
+    await eventually(() => fx.server.connectionCount === 2, 'b to be counted', { timeoutMs: 2000, everyMs: 5 });
     expect(JSON.parse((await a.request('stats', '', '')).slice(3)).connections).toBe(2);
     await b.destroy();
   });
@@ -115,15 +116,15 @@ describe('v1.10.0: a blocked connection is not watched (§1.7.4)', () => {
     const [holder, b, d] = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
     grant(await holder.request('l', 'k4', '0'));
     b.send('l\nk4\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'b to block');
+    await eventually(() => fx.server.blockedCount === 1, 'b to block', { timeoutMs: 2000, everyMs: 5 });
     d.send('l\nk4\n1\n');
-    await waitFor(() => fx.server.blockedCount === 2, 2000, 'd to block');
+    await eventually(() => fx.server.blockedCount === 2, 'd to block', { timeoutMs: 2000, everyMs: 5 });
     const before = fx.server.connectionCount;
     await d.destroy();
     await sleep(50);
     expect(fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters).toBe(2);
     expect(fx.server.connectionCount).toBe(before); // still counted
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters === 1, 2000, 'd to time out');
+    await eventually(() => fx.server.stats().locks.find((l) => l.key === 'k4')!.waiters === 1, 'd to time out', { timeoutMs: 2000, everyMs: 5 });
     expect(fx.server.connectionCount).toBe(before - 1);
   });
 });
@@ -161,20 +162,20 @@ describe('--max-connections 2 (§1.3)', () => {
 
   test('an extra connection is accepted and closed without a word', async () => {
     const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
-    await waitFor(() => fx.server.connectionCount === 2, 2000, 'two connections');
+    await eventually(() => fx.server.connectionCount === 2, 'two connections', { timeoutMs: 2000, everyMs: 5 });
     const c = await fx.connect();
     await c.eof();
     expect(c.received).toEqual([]);
     expect(JSON.parse((await a.request('stats', '', '')).slice(3)).connections).toBe(2);
     await b.destroy();
-    await waitFor(() => fx.server.connectionCount === 1, 2000, 'b to go');
+    await eventually(() => fx.server.connectionCount === 1, 'b to go', { timeoutMs: 2000, everyMs: 5 });
     const d = await fx.connect();
     expect(await d.request('stats', '', '')).toMatch(/^ok \{/);
   });
 
   test('a rejected client that already wrote sees EOF or a reset, never a reply', async () => {
     const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
-    await waitFor(() => fx.server.connectionCount === 2, 2000, 'two connections');
+    await eventually(() => fx.server.connectionCount === 2, 'two connections', { timeoutMs: 2000, everyMs: 5 });
     const c = await RawClient.connect(fx.port);
     c.send('stats\n\n\n');
     await c.eof();
@@ -193,10 +194,10 @@ describe('write timeout 0.3 s (§1.7.2)', () => {
     let batch = '';
     for (let i = 0; i < 1000; i++) batch += `l\nwt-${i}\n0\n`;
     c.send(batch);
-    await waitFor(() => c.received.length === 1000, 5000, '1000 grants');
+    await eventually(() => c.received.length === 1000, '1000 grants', { timeoutMs: 5000, everyMs: 5 });
     c.socket.pause();
     c.send('stats\n\n\n'.repeat(300));
-    await waitFor(() => fx.server.connectionCount === 0, 5000, 'the write timeout');
+    await eventually(() => fx.server.connectionCount === 0, 'the write timeout', { timeoutMs: 5000, everyMs: 5 });
     expect(fx.server.stats().locks).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // PROTOCOL.md §1.1–1.2: transport, framing, CR handling, line limit, encoding, EOF.
-import { useServer } from './harness';
-import { grant, statsOf } from './raw-client';
+import { grant, statsOf } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 describe('framing (§1.2)', () => {
   const fx = useServer({ readTimeout: 2 });

@@ -1,7 +1,8 @@
 // PROTOCOL.md §1.7.5 and §1.4.2/§1.4.3: lease expiry by the sweep, early
 // eviction, release/renew of an expired lease, ownership for auto-release.
-import { useServer } from './harness';
-import { grant, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { grant } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 const GRANT = /^ok [0-9a-f]{32} \d+$/;
 
@@ -24,7 +25,7 @@ describe('lease expiry with a fast sweep (0.1 s)', () => {
   test.concurrent('an idle expired lock moves to idle_locks after the sweep', async () => {
     const a = await fx.connect();
     grant(await a.request('l', 'exp-idle', '0 1'));
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'exp-idle'), 2000, 'the sweep');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 'exp-idle'), 'the sweep', { timeoutMs: 2000, everyMs: 5 });
   });
 
   test.concurrent('renewing keeps a lease alive past its original end', async () => {
@@ -44,7 +45,7 @@ describe('lease expiry without a sweep in reach (sweep every 60 s)', () => {
   test.concurrent('stats clamps an expired, unswept lease at 0; release still succeeds', async () => {
     const a = await fx.connect();
     const { token } = grant(await a.request('l', 'unswept', '0 1'));
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'unswept')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => fx.server.stats().locks.find((l) => l.key === 'unswept')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     expect(fx.server.stats().locks.find((l) => l.key === 'unswept')).toBeDefined();
     expect(await a.request('r', 'unswept', token)).toBe('ok');
   });
@@ -53,7 +54,7 @@ describe('lease expiry without a sweep in reach (sweep every 60 s)', () => {
     const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
     const { token } = grant(await a.request('l', 'renew-exp', '0 1'));
     b.send('l\nrenew-exp\n10\n');
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'renew-exp')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => fx.server.stats().locks.find((l) => l.key === 'renew-exp')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     await b.silentFor(20); // not swept: b still waits
     expect(await a.request('n', 'renew-exp', token)).toBe('error');
     expect(await b.line()).toMatch(GRANT);
@@ -62,7 +63,7 @@ describe('lease expiry without a sweep in reach (sweep every 60 s)', () => {
   test.concurrent('l on the key evicts an expired holder at once (early eviction)', async () => {
     const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
     const { token } = grant(await a.request('l', 'early', '0 1'));
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'early')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => fx.server.stats().locks.find((l) => l.key === 'early')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     expect(await b.request('l', 'early', '0')).toMatch(GRANT);
     expect(await a.request('r', 'early', token)).toBe('error');
   });
@@ -70,7 +71,7 @@ describe('lease expiry without a sweep in reach (sweep every 60 s)', () => {
   test.concurrent('e on the key evicts an expired holder at once too', async () => {
     const [a, b] = await Promise.all([fx.connect(), fx.connect()]);
     const { token } = grant(await a.request('l', 'early-e', '0 1'));
-    await waitFor(() => fx.server.stats().locks.find((l) => l.key === 'early-e')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => fx.server.stats().locks.find((l) => l.key === 'early-e')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     expect(await b.request('e', 'early-e', '')).toMatch(/^acquired [0-9a-f]{32} 33$/);
     expect(await a.request('r', 'early-e', token)).toBe('error');
   });
@@ -84,7 +85,7 @@ describe('ownership (§1.6)', () => {
     const { token } = grant(await a.request('l', 'own', '0'));
     expect(await c.request('n', 'own', `${token} 100`)).toBe('ok 100');
     await a.destroy();
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'own'), 2000, 'auto-release');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 'own'), 'auto-release', { timeoutMs: 2000, everyMs: 5 });
     expect(await c.request('n', 'own', token)).toBe('error');
   });
 });

@@ -3,8 +3,9 @@
 import { fenceOf } from '../../../lib/protocol/fence';
 import type { RequestOrigin } from '../../../lib/testing/server/handlers';
 import type { LockCore } from '../../../lib/testing/server/lock-core';
-import { useServer } from './harness';
-import { grant, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { grant } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 // A session-like origin: one request at a time, a blocked one answered through resume().
 function session(core: LockCore): RequestOrigin & { replies: string[]; request(cmd: string, key: string, arg: string): string | null } {
@@ -36,9 +37,9 @@ describe.each(['2.1', '1.10'] as const)('compat %s: a non-TCP owner through serv
     const held = grant(s.request('l', 'hk', '0 30')!);
     const c = await fx.connect();
     // The TCP client and the session (v1.10.0 counts a connection a moment after its accept).
-    await waitFor(() => fx.server.connectionCount === 2, 2000, 'two owners counted');
+    await eventually(() => fx.server.connectionCount === 2, 'two owners counted', { timeoutMs: 2000, everyMs: 5 });
     c.send('l\nhk\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'the TCP waiter');
+    await eventually(() => fx.server.blockedCount === 1, 'the TCP waiter', { timeoutMs: 2000, everyMs: 5 });
     core.closeOwner(s.id);
     const granted = grant(await c.line());
     expect(fx.server.connectionCount).toBe(1);
@@ -53,7 +54,7 @@ describe.each(['2.1', '1.10'] as const)('compat %s: a non-TCP owner through serv
     expect(s.request('l', 'wk', '5')).toBeNull();
     expect(fx.server.blockedCount).toBe(1);
     expect(await c.request('r', 'wk', t.token)).toBe('ok');
-    await waitFor(() => s.replies.length === 1, 2000, 'the session grant');
+    await eventually(() => s.replies.length === 1, 'the session grant', { timeoutMs: 2000, everyMs: 5 });
     expect(grant(s.replies[0]!).status).toBe('ok');
     core.closeOwner(s.id);
   });

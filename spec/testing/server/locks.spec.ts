@@ -1,17 +1,17 @@
 // PROTOCOL.md §1.4.1, §1.4.6, §1.10: FIFO grants, try-lock, re-entrancy,
 // semaphores sharing the key space, max-locks, max-waiters.
-import { useServer } from './harness';
-import { type RawClient, grant, waitFor } from './raw-client';
-import type { Fixture } from './harness';
+import { eventually } from '../../helpers/eventually';
+import { type RawClient, grant } from '../../helpers/raw-client';
+import { type ServerFixture, useServer } from '../../helpers/server';
 
 const GRANT = /^ok [0-9a-f]{32} \d+$/;
 
 // Sends a blocking request and waits until the server has parked it, so the
 // next request is known to queue behind it.
-async function queue(fx: Fixture, c: RawClient, cmd: string, key: string, arg: string): Promise<void> {
+async function queue(fx: ServerFixture, c: RawClient, cmd: string, key: string, arg: string): Promise<void> {
   const before = fx.server.blockedCount;
   c.send(`${cmd}\n${key}\n${arg}\n`);
-  await waitFor(() => fx.server.blockedCount > before, 2000, `${cmd} ${key} to block`);
+  await eventually(() => fx.server.blockedCount > before, `${cmd} ${key} to block`, { timeoutMs: 2000, everyMs: 5 });
 }
 
 // v1.10.0: one key space for locks and semaphores (2.1: compat.spec.ts).
@@ -118,7 +118,7 @@ describe('a blocked request blocks its connection (§1.7.4)', () => {
     const k1 = grant(await a.request('l', 'k1', '0 1'));
     grant(await b.request('l', 'k2', '0'));
     a.send(`l\nk2\n2\nn\nk1\n${k1.token}\n`);
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 'k1'), 3000, 'k1 to expire while a is blocked');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 'k1'), 'k1 to expire while a is blocked', { timeoutMs: 3000, everyMs: 5 });
     expect(await a.line()).toBe('timeout');
     expect(await a.line()).toBe('error');
   });

@@ -2,7 +2,8 @@
 // start/stop life cycle of DflockdTestServer.
 import * as net from 'node:net';
 import { DflockdTestServer } from '../../../lib/testing/server/test-server';
-import { RawClient, grant, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { RawClient, grant } from '../../helpers/raw-client';
 
 afterEach(() => RawClient.closeAll());
 
@@ -28,7 +29,7 @@ describe('graceful stop (§1.13)', () => {
     b!.send('l\nk\n60\n');
     expect(await c!.request('e', 'k', '')).toBe('queued');
     c!.send('w\nk\n60\n');
-    await waitFor(() => server.blockedCount === 2, 2000, 'two blocked requests');
+    await eventually(() => server.blockedCount === 2, 'two blocked requests', { timeoutMs: 2000, everyMs: 5 });
 
     const started = Date.now();
     const stopped = server.stop({ graceful: true });
@@ -44,7 +45,7 @@ describe('graceful stop (§1.13)', () => {
     expect(await c!.request('w', 'k', '5')).toBe('error_not_enqueued');
 
     // The sweep has stopped: the 1 s lease ends but stays held.
-    await waitFor(() => server.stats().locks.find((l) => l.key === 'short')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => server.stats().locks.find((l) => l.key === 'short')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     await new Promise((r) => setTimeout(r, 250));
     expect(server.stats().locks.map((l) => l.key)).toContain('short');
 
@@ -58,7 +59,7 @@ describe('graceful stop (§1.13)', () => {
     const server = new DflockdTestServer({ compat: '1.10', port: 0, shutdownTimeout: 30 });
     const port = await server.start();
     const a = await RawClient.connect(port);
-    await waitFor(() => server.connectionCount === 1, 2000, 'the connection');
+    await eventually(() => server.connectionCount === 1, 'the connection', { timeoutMs: 2000, everyMs: 5 });
     const stopped = server.stop({ graceful: true });
     expect(await a.request('stats', '', '')).toMatch(/^ok /);
     await a.destroy();
@@ -69,7 +70,7 @@ describe('graceful stop (§1.13)', () => {
     const server = new DflockdTestServer({ port: 0, shutdownTimeout: 30 });
     const port = await server.start();
     const a = await RawClient.connect(port);
-    await waitFor(() => server.connectionCount === 1, 2000, 'the connection');
+    await eventually(() => server.connectionCount === 1, 'the connection', { timeoutMs: 2000, everyMs: 5 });
     const graceful = server.stop({ graceful: true });
     const fast = server.stop();
     await a.eof();
@@ -84,7 +85,7 @@ describe('fast stop (default)', () => {
     const [a, b] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);
     grant(await a.request('l', 'k', '0'));
     b.send('l\nk\n60\n');
-    await waitFor(() => server.blockedCount === 1, 2000, 'b to block');
+    await eventually(() => server.blockedCount === 1, 'b to block', { timeoutMs: 2000, everyMs: 5 });
     const started = Date.now();
     await server.stop();
     expect(Date.now() - started).toBeLessThan(1000);

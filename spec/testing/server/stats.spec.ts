@@ -2,8 +2,8 @@
 import { ResourceTable } from '../../../lib/testing/server/resource-table';
 import { renderStats } from '../../../lib/testing/server/stats';
 import { TokenSource } from '../../../lib/testing/server/tokens';
-import { useServer } from './harness';
-import { grant, statsOf } from './raw-client';
+import { grant, statsOf } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 describe('stats (§1.4.7)', () => {
   const fx = useServer();

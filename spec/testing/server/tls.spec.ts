@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { DflockdTestServer } from '../../../lib/testing/server/test-server';
-import { useServer } from './harness';
-import { RawClient, grant } from './raw-client';
+import { RawClient, grant } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'tls');
 const tlsCert = path.join(FIXTURES, 'server.pem');

@@ -1,6 +1,7 @@
 // PROTOCOL.md §1.4.4, §1.4.5, §1.9 and the "Two-phase" transcript of §1.14.
-import { useServer } from './harness';
-import { grant, waitFor } from './raw-client';
+import { eventually } from '../../helpers/eventually';
+import { grant } from '../../helpers/raw-client';
+import { useServer } from '../../helpers/server';
 
 const lockOf = (fx: ReturnType<typeof useServer>, key: string) => fx.server.stats().locks.find((l) => l.key === key);
 
@@ -11,7 +12,7 @@ describe('two-phase enqueue/wait', () => {
     const c = await fx.connect();
     const e = grant(await c.request('e', 't1', '5'));
     expect(e).toMatchObject({ status: 'acquired', lease: 5 });
-    await waitFor(() => lockOf(fx, 't1')!.lease_expires_in_s < 4.8, 2000, 'the lease to run');
+    await eventually(() => lockOf(fx, 't1')!.lease_expires_in_s < 4.8, 'the lease to run', { timeoutMs: 2000, everyMs: 5 });
     const w = grant(await c.request('w', 't1', '0'));
     expect(w).toEqual({ status: 'ok', token: e.token, lease: 5 });
     expect(lockOf(fx, 't1')!.lease_expires_in_s).toBeGreaterThan(4.9);
@@ -37,7 +38,7 @@ describe('two-phase enqueue/wait', () => {
     const held = grant(await holder.request('l', 'tw', '0'));
     expect(await c.request('e', 'tw', '7')).toBe('queued');
     c.send('w\ntw\n5\n');
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'w to block');
+    await eventually(() => fx.server.blockedCount === 1, 'w to block', { timeoutMs: 2000, everyMs: 5 });
     expect(await holder.request('r', 'tw', held.token)).toBe('ok');
     const w = grant(await c.line());
     expect(w.lease).toBe(7);
@@ -49,7 +50,7 @@ describe('two-phase enqueue/wait', () => {
     const held = grant(await holder.request('l', 'tg', '0'));
     expect(await c.request('e', 'tg', '5')).toBe('queued');
     expect(await holder.request('r', 'tg', held.token)).toBe('ok');
-    await waitFor(() => lockOf(fx, 'tg')!.lease_expires_in_s < 4.8, 2000, 'the granted lease to run');
+    await eventually(() => lockOf(fx, 'tg')!.lease_expires_in_s < 4.8, 'the granted lease to run', { timeoutMs: 2000, everyMs: 5 });
     const w = grant(await c.request('w', 'tg', '0'));
     expect(w.lease).toBe(5);
     expect(lockOf(fx, 'tg')!.lease_expires_in_s).toBeGreaterThan(4.9);
@@ -85,7 +86,7 @@ describe('two-phase enqueue/wait', () => {
     expect(await c.request('e', 'tq', '')).toBe('queued');
     expect(lockOf(fx, 'tq')!.waiters).toBe(1);
     await c.destroy();
-    await waitFor(() => lockOf(fx, 'tq')!.waiters === 0, 2000, 'the waiter to go');
+    await eventually(() => lockOf(fx, 'tq')!.waiters === 0, 'the waiter to go', { timeoutMs: 2000, everyMs: 5 });
   });
 });
 
@@ -97,7 +98,7 @@ describe('two-phase leases that run out (fast sweep)', () => {
     const held = grant(await holder.request('l', 't4', '0'));
     expect(await c.request('e', 't4', '1')).toBe('queued');
     expect(await holder.request('r', 't4', held.token)).toBe('ok'); // granted to c, lease 1 s running
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't4'), 3000, 'the sweep');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 't4'), 'the sweep', { timeoutMs: 3000, everyMs: 5 });
     expect(await c.request('e', 't4', '1')).toBe('error_already_enqueued'); // entry kept until w
     expect(await c.request('w', 't4', '5')).toBe('error_lease_expired');
     expect(await c.request('w', 't4', '0')).toBe('error_not_enqueued');
@@ -107,7 +108,7 @@ describe('two-phase leases that run out (fast sweep)', () => {
   test.concurrent('acquired at e and swept before w: error_not_enqueued', async () => {
     const c = await fx.connect();
     grant(await c.request('e', 't5', '1'));
-    await waitFor(() => fx.server.stats().idle_locks.some((i) => i.key === 't5'), 3000, 'the sweep');
+    await eventually(() => fx.server.stats().idle_locks.some((i) => i.key === 't5'), 'the sweep', { timeoutMs: 3000, everyMs: 5 });
     expect(await c.request('w', 't5', '0')).toBe('error_not_enqueued');
   });
 });
@@ -119,7 +120,7 @@ describe('two-phase without a sweep in reach', () => {
     const [c, d] = await Promise.all([fx.connect(), fx.connect()]);
     grant(await c.request('e', 't6_0', '1'));
     d.send('l\nt6_0\n5\n');
-    await waitFor(() => lockOf(fx, 't6_0')?.lease_expires_in_s === 0, 2000, 'expiry');
+    await eventually(() => lockOf(fx, 't6_0')?.lease_expires_in_s === 0, 'expiry', { timeoutMs: 2000, everyMs: 5 });
     expect(await c.request('w', 't6_0', '0')).toBe('error_lease_expired');
     expect(await d.line()).toMatch(/^ok [0-9a-f]{32} 33$/); // evicted and granted on
     expect(await c.request('w', 't6_0', '0')).toBe('error_not_enqueued');

@@ -1,7 +1,7 @@
 // `dflockd-rx server --http-*`: the HTTP flags, parsed like the other flags,
 // and the HTTP address printed next to the TCP one (in process, injected io).
 import { parseGoFlags, resolveServerConfig, runServerCommand, serverUsage, type ServerCommandIo } from '../../../../lib/cli/server-command';
-import { waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
 import { call } from './http-fixture';
 
 const config = (...argv: string[]) => {
@@ -78,7 +78,7 @@ test('bad HTTP flags are configuration errors naming the flag', async () => {
 test('the HTTP address is printed next to the TCP one, and the API answers until the signal', async () => {
   const cli = io();
   const done = runServerCommand(['--port', '0', '--http-port', '0', '--http-session-idle-timeout', '5'], cli);
-  await waitFor(() => cli.out.mock.calls.length > 0, 5000, 'the start-up line');
+  await eventually(() => cli.out.mock.calls.length > 0, 'the start-up line', { timeoutMs: 5000, everyMs: 5 });
   const line = String(cli.out.mock.calls[0]![0]);
   const m = /^dflockd-rx test server listening on 127\.0\.0\.1:(\d+), HTTP API on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(line);
   expect(m).not.toBeNull();

@@ -3,7 +3,8 @@
 // and one fence sequence shared with TCP grants.
 import { fenceOf } from '../../../../lib/protocol/fence';
 import { DflockdTestServer } from '../../../../lib/testing/server/test-server';
-import { RawClient, grant, waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
+import { RawClient, grant } from '../../../helpers/raw-client';
 import { useHttpServer } from './http-fixture';
 
 const fx = useHttpServer({ leaseSweepInterval: 0.02 });
@@ -49,7 +50,7 @@ describe('one fence sequence', () => {
     const held = grant(await tcp.request('l', k, '0 30'));
     fences.push(fenceOf(held.token));
     const poll = http(`/v1/locks/${k}`, { acquire_timeout_s: 10 });
-    await waitFor(() => fx.server.blockedCount === 1, 2000, 'the HTTP long poll');
+    await eventually(() => fx.server.blockedCount === 1, 'the HTTP long poll', { timeoutMs: 2000, everyMs: 5 });
     expect(await tcp.request('r', k, held.token)).toBe('ok');
     fences.push(fenceOf(await poll));
     fences.push(fenceOf(grant(await tcp.request('l', fresh(), '0 30')).token));
@@ -113,8 +114,8 @@ describe('2.1 rules over HTTP', () => {
     expect(await tcp.request('r', k, held.token)).toBe('ok');
     // The session's grant (lease 1 s) now runs out unseen and the sweep takes it.
     const lockOf = () => fx.server.stats().locks.find((l) => l.key === k);
-    await waitFor(() => lockOf() !== undefined, 2000, 'the queued grant');
-    await waitFor(() => lockOf() === undefined, 3000, 'the sweep of the uncollected grant');
+    await eventually(() => lockOf() !== undefined, 'the queued grant', { timeoutMs: 2000, everyMs: 5 });
+    await eventually(() => lockOf() === undefined, 'the sweep of the uncollected grant', { timeoutMs: 3000, everyMs: 5 });
     const r = await fx.call('POST', `/v1/locks/${k}/wait`, { session: s, body: { timeout_s: 0 } });
     expect([r.status, r.json.error]).toEqual([409, 'lease_expired']);
     await fx.call('DELETE', `/v1/sessions/${s}`);

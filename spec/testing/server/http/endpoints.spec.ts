@@ -1,6 +1,6 @@
 // PROTOCOL.md §3.1, §3.3, §3.4: every endpoint of the HTTP API, its statuses and
 // error codes, and the strict body rules, over real HTTP on 127.0.0.1.
-import { waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
 import { useHttpServer } from './http-fixture';
 
 const fx = useHttpServer({ defaultLeaseTtl: 33, maxLocks: 50, maxWaiters: 1 });
@@ -326,11 +326,11 @@ describe('strict bodies and arguments → 400 bad_request', () => {
 });
 
 async function waitForWaiters(k: string, n: number): Promise<void> {
-  await waitFor(() => (fx.server.stats().locks.find((l) => l.key === k)?.waiters ?? 0) === n, 2000, `${n} waiter(s) on ${k}`);
+  await eventually(() => (fx.server.stats().locks.find((l) => l.key === k)?.waiters ?? 0) === n, `${n} waiter(s) on ${k}`, { timeoutMs: 2000, everyMs: 5 });
 }
 
 async function waitForBlocked(n: number): Promise<void> {
-  await waitFor(() => fx.server.blockedCount === n, 2000, `${n} blocked`);
+  await eventually(() => fx.server.blockedCount === n, `${n} blocked`, { timeoutMs: 2000, everyMs: 5 });
 }
 
 // Last in the file: it fills the table up to maxLocks (50), which the GC would take a minute to empty.

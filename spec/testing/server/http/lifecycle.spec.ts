@@ -7,7 +7,8 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../../../lib/testing/server/test-server';
-import { RawClient, grant, waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
+import { RawClient, grant } from '../../../helpers/raw-client';
 import { call } from './http-fixture';
 
 const running: DflockdTestServer[] = [];
@@ -93,7 +94,7 @@ describe('start and stop', () => {
     const t = (await call(server.httpUrl!, 'POST', '/v1/sessions')).json.session_id as string;
     await call(server.httpUrl!, 'POST', '/v1/locks/k', { session: s, body: {} });
     const poll = call(server.httpUrl!, 'POST', '/v1/locks/k', { session: t, body: { acquire_timeout_s: 30 } });
-    await waitFor(() => server.blockedCount === 1, 2000, 'the long poll');
+    await eventually(() => server.blockedCount === 1, 'the long poll', { timeoutMs: 2000, everyMs: 5 });
     await server.stop();
     const r = await poll;
     expect([r.status, r.json.error]).toEqual([503, 'draining']);
@@ -145,7 +146,7 @@ describe('graceful stop', () => {
     const held = grant(await tcp.request('l', 'k', '0'));
     const s = (await call(url, 'POST', '/v1/sessions')).json.session_id as string;
     const poll = call(url, 'POST', '/v1/locks/k', { session: s, body: { acquire_timeout_s: 30 } });
-    await waitFor(() => server.blockedCount === 1, 2000, 'the long poll');
+    await eventually(() => server.blockedCount === 1, 'the long poll', { timeoutMs: 2000, everyMs: 5 });
     // The TCP connection keeps the drain going until it leaves.
     const stopped = server.stop({ graceful: true });
     const blocked = await poll;
@@ -174,7 +175,7 @@ describe('autoReleaseOnDisconnect: false', () => {
     const held = await call(url, 'POST', '/v1/locks/kept', { session: a!, body: { lease_ttl_s: 30 } });
     expect((await call(url, 'POST', '/v1/locks/kept/enqueue', { session: b! })).json.status).toBe('queued');
     expect((await call(url, 'DELETE', `/v1/sessions/${b}`)).status).toBe(204);
-    await waitFor(() => server.httpSessionCount === 0, 2000, 'the idle session to be reaped');
+    await eventually(() => server.httpSessionCount === 0, 'the idle session to be reaped', { timeoutMs: 2000, everyMs: 5 });
     const lock = server.stats().locks.find((l) => l.key === 'kept');
     expect(lock).toEqual(expect.objectContaining({ waiters: 0 }));
     expect(lock!.lease_expires_in_s).toBeGreaterThan(25);

@@ -1,7 +1,7 @@
 // PROTOCOL.md §3.2–§3.3: sessions own their holds and two-phase places, serve one
 // call at a time (ping and DELETE never wait), are reaped after twice the idle
 // timeout, and a long poll whose client leaves gives its place up.
-import { waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
 import { type HttpFixture, useHttpServer } from './http-fixture';
 
 // Reaped after 0.5 s unseen: short enough to watch, long enough for the other tests.
@@ -13,7 +13,7 @@ const acquire = (session: string, key: string, body: object = {}, signal?: Abort
   fx.call('POST', `/v1/locks/${key}`, { session, body, signal });
 const release = (session: string, key: string, token: string) => fx.call('POST', `/v1/locks/${key}/release`, { session, body: { token } });
 const lockOf = (key: string) => fx.server.stats().locks.find((l) => l.key === key);
-const blocked = (count: number) => waitFor(() => fx.server.blockedCount === count, 2000, `${count} blocked`);
+const blocked = (count: number) => eventually(() => fx.server.blockedCount === count, `${count} blocked`, { timeoutMs: 2000, everyMs: 5 });
 
 describe('one call at a time per session', () => {
   test('a second call waits for the first; ping and DELETE do not, and DELETE wakes the wait with 410', async () => {
@@ -101,7 +101,7 @@ describe('ending a session', () => {
     const k = fresh();
     await acquire(s, k, { lease_ttl_s: 30 });
     const created = Date.now();
-    await waitFor(() => lockOf(k) === undefined, 3000, 'the reaped session to release its lock');
+    await eventually(() => lockOf(k) === undefined, 'the reaped session to release its lock', { timeoutMs: 3000, everyMs: 5 });
     const elapsed = Date.now() - created;
     expect(elapsed).toBeGreaterThanOrEqual(450);
     expect(elapsed).toBeLessThan(2000);
@@ -146,7 +146,7 @@ describe('a long poll whose client goes away', () => {
     await blocked(2);
     abort.abort();
     expect(await gone).toBe('AbortError');
-    await waitFor(() => lockOf(k)!.waiters === 1, 2000, 'the aborted waiter to leave the queue');
+    await eventually(() => lockOf(k)!.waiters === 1, 'the aborted waiter to leave the queue', { timeoutMs: 2000, everyMs: 5 });
     await release(holder, k, held.json.token);
     const granted = await waiting;
     expect(granted.json.status).toBe('ok');
@@ -166,7 +166,7 @@ describe('a long poll whose client goes away', () => {
     await blocked(1);
     abort.abort();
     expect(await gone).toBe('AbortError');
-    await waitFor(() => lockOf(k)!.waiters === 0, 2000, 'the aborted wait to leave the queue');
+    await eventually(() => lockOf(k)!.waiters === 0, 'the aborted wait to leave the queue', { timeoutMs: 2000, everyMs: 5 });
     expect((await fx.call('POST', `/v1/locks/${k}/wait`, { session: quitter, body: { timeout_s: 0 } })).json.error).toBe('not_enqueued');
     await release(holder, k, held.json.token);
     await Promise.all([holder, quitter].map((id) => fx.call('DELETE', `/v1/sessions/${id}`)));

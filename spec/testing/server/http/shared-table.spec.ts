@@ -1,6 +1,7 @@
 // PROTOCOL.md Part 3: the HTTP API shares the lock table with TCP. An HTTP
 // waiter queues behind a TCP holder and the other way round, in one FIFO.
-import { RawClient, grant, waitFor } from '../raw-client';
+import { eventually } from '../../../helpers/eventually';
+import { RawClient, grant } from '../../../helpers/raw-client';
 import { useHttpServer } from './http-fixture';
 
 const fx = useHttpServer();
@@ -16,7 +17,7 @@ test('an HTTP long poll queued behind a TCP holder is granted when the TCP clien
   const held = grant(await tcp.request('l', k, '0 30'));
   expect((await fx.call('POST', `/v1/locks/${k}`, { session: s, body: { acquire_timeout_s: 0 } })).json).toEqual({ status: 'timeout' });
   const poll = fx.call('POST', `/v1/locks/${k}`, { session: s, body: { acquire_timeout_s: 10, lease_ttl_s: 12 } });
-  await waitFor(() => lockOf(k)?.waiters === 1, 2000, 'the HTTP waiter');
+  await eventually(() => lockOf(k)?.waiters === 1, 'the HTTP waiter', { timeoutMs: 2000, everyMs: 5 });
   expect(await tcp.request('r', k, held.token)).toBe('ok');
   const r = await poll;
   expect(r.json).toEqual({ status: 'ok', token: expect.stringMatching(/^[0-9a-f]{32}$/), lease_ttl_s: 12 });
@@ -33,7 +34,7 @@ test('a TCP waiter queued behind an HTTP holder is granted when the session rele
   const held = await fx.call('POST', `/v1/locks/${k}`, { session: s, body: {} });
   expect(await tcp.request('l', k, '0')).toBe('timeout');
   tcp.send(`l\n${k}\n10\n`);
-  await waitFor(() => fx.server.blockedCount === 1, 2000, 'the TCP waiter');
+  await eventually(() => fx.server.blockedCount === 1, 'the TCP waiter', { timeoutMs: 2000, everyMs: 5 });
   expect((await fx.call('POST', `/v1/locks/${k}/release`, { session: s, body: { token: held.json.token } })).status).toBe(204);
   const tcpGrant = grant(await tcp.line());
   // Now the other way: the session queues (two-phase) behind TCP, then TCP waits behind the session.
@@ -43,7 +44,7 @@ test('a TCP waiter queued behind an HTTP holder is granted when the session rele
   expect(await tcp.request('r', k, tcpGrant.token)).toBe('ok');
   expect(lockOf(k)!.owner_conn_id).not.toBe(1);
   other.send(`w\n${k}\n10\n`);
-  await waitFor(() => fx.server.blockedCount === 1, 2000, 'the TCP wait');
+  await eventually(() => fx.server.blockedCount === 1, 'the TCP wait', { timeoutMs: 2000, everyMs: 5 });
   // Deleting the session releases its grant; the TCP wait collects it.
   expect((await fx.call('DELETE', `/v1/sessions/${s}`)).status).toBe(204);
   expect(grant(await other.line()).status).toBe('ok');
@@ -74,9 +75,9 @@ test('a session takes its owner id from the connection ids: stats show it, TCP d
   expect(sessionsOnly).toBe(fx.server.httpSessionCount);
   const tcp = await RawClient.connect(fx.server.port);
   grant(await tcp.request('l', fresh(), '0'));
-  await waitFor(() => fx.server.connectionCount === sessionsOnly + 1, 2000, 'the TCP connection');
+  await eventually(() => fx.server.connectionCount === sessionsOnly + 1, 'the TCP connection', { timeoutMs: 2000, everyMs: 5 });
   await tcp.destroy();
-  await waitFor(() => fx.server.connectionCount === sessionsOnly, 2000, 'the TCP disconnect');
+  await eventually(() => fx.server.connectionCount === sessionsOnly, 'the TCP disconnect', { timeoutMs: 2000, everyMs: 5 });
   expect(lockOf(k)!.owner_conn_id).toBe(owner);
   await fx.call('DELETE', `/v1/sessions/${s}`);
   expect(lockOf(k)).toBeUndefined();

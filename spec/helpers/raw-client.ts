@@ -2,6 +2,7 @@
 // send raw bytes, await the next reply line or EOF, with a timeout on every wait.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { RawStats } from './server.js';
 
 /** What a wait can observe: a reply line (LF stripped) or the end of the stream. */
 export const EOF = Symbol('EOF');
@@ -137,15 +138,6 @@ export class RawClient {
   }
 }
 
-/** Polls `predicate` every few ms until it holds; fails after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Splits an `ok <token> <lease>` reply. */
 export function grant(reply: string): { status: string; token: string; lease: number } {
   const m = /^(ok|acquired) ([0-9a-f]{32}) (-?\d+)$/.exec(reply);
@@ -154,13 +146,7 @@ export function grant(reply: string): { status: string; token: string; lease: nu
 }
 
 /** Parses an `ok {json}` stats reply. */
-export function statsOf(reply: string): {
-  connections: number;
-  locks: Array<{ key: string; owner_conn_id: number; lease_expires_in_s: number; waiters: number }>;
-  semaphores: Array<{ key: string; limit: number; holders: number; waiters: number }>;
-  idle_locks: Array<{ key: string; idle_s: number }>;
-  idle_semaphores: Array<{ key: string; idle_s: number }>;
-} {
+export function statsOf(reply: string): RawStats {
   if (!reply.startsWith('ok {')) throw new Error(`not a stats reply: ${reply}`);
   return JSON.parse(reply.slice(3));
 }
