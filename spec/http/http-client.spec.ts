@@ -6,7 +6,7 @@ import type { HttpFetch, LockEvent } from '../../lib/http/index.js';
 import { AuthError, ConnectionError, LimitMismatchError } from '../../lib/errors.js';
 import { fenceOf } from '../../lib/protocol/fence.js';
 import { DflockdTestServer } from '../../lib/testing/index.js';
-import { eventually } from '../helpers/server.js';
+import { eventually } from '../helpers/eventually.js';
 
 // One server for the file (HTTP and TCP share its lock table), always stopped.
 const server = new DflockdTestServer({ port: 0, host: '127.0.0.1', httpPort: 0, httpCorsAllowedOrigins: ['http://localhost:4200'], defaultLeaseTtl: 30 });

@@ -186,6 +186,26 @@ describe('DflockdHttpClient on virtual time', () => {
     await client.close();
   });
 
+  it('a renewal session the server ended is made again and the renewal retried there: the lease is kept', async () => {
+    let reaped = false;
+    const { client, requests, scheduler } = setup((req) => {
+      if (!reaped && req.path.endsWith('/renew')) {
+        reaped = true;
+        return [410, { error: 'session_gone' }];
+      }
+      return undefined;
+    });
+    const events: LockEvent[] = [];
+    const sub = client.lock('k', { leaseTtlS: 10 }).subscribe((e) => events.push(e));
+    await settle();
+    await settle();
+    await advance(scheduler, 6_000, 100);
+    expect(events.map((e) => e.type)).toEqual(['acquired', 'renewed']);
+    expect(requests.filter((r) => r.path.endsWith('/renew')).map((r) => r.headers['x-dflockd-session'])).toEqual(['s2', 's3']);
+    sub.unsubscribe();
+    await client.close();
+  });
+
   it('401 is an AuthError, a network failure a ConnectionError', async () => {
     const denied = setup((req) => (req.path === '/v1/sessions' ? [401, { error: 'unauthorized' }] : undefined));
     await expect(firstValueFrom(denied.client.lock('k'))).rejects.toBeInstanceOf(AuthError);
