@@ -1,16 +1,8 @@
 /**
- * UTF-8 without Node's `Buffer`, so the core runs in browsers, Deno, Bun and edge runtimes too.
+ * UTF-8 byte counts without Node's `Buffer`, so the core runs in browsers, Deno, Bun and edge runtimes too.
  *
  * @module
  */
-
-/** One encoder for the package: `TextEncoder` is stateless. */
-const encoder = new TextEncoder();
-
-/** The UTF-8 bytes of `text` (a lone surrogate becomes U+FFFD, 3 bytes, as `Buffer.from` does). */
-export function utf8Bytes(text: string): Uint8Array {
-  return encoder.encode(text);
-}
 
 /**
  * How many bytes `text` takes in UTF-8, counted in place (no encoding, no allocation). Agrees
