@@ -11,9 +11,9 @@ const project = {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // Examples import the package by name, as users do; in tests that name means the sources.
+    // Every entry of scripts/entries.mjs follows this layout (spec/package/entries.spec.ts checks).
     '^dflockd-rx$': '<rootDir>/lib/index.ts',
-    '^dflockd-rx/testing$': '<rootDir>/lib/testing/index.ts',
-    '^dflockd-rx/nestjs$': '<rootDir>/lib/nestjs/index.ts',
+    '^dflockd-rx/([a-z][a-z0-9-]*)$': '<rootDir>/lib/$1/index.ts',
   },
 } satisfies Config;
 

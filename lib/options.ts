@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type * as tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
-import { checkInteger, checkPositiveSeconds, checkRatio, checkToken } from './protocol/validate.js';
+import { checkInteger, checkPositiveSeconds, checkRatio, checkToken, describeValue } from './protocol/validate.js';
 import { monotonicScheduler } from './scheduler.js';
 import { stableHashShard } from './sharding.js';
 
@@ -188,7 +188,7 @@ export function parseServer(spec: ServerSpec, argument = 'server'): ServerAddres
 }
 
 function checkBoolean(value: unknown, argument: string): boolean {
-  if (typeof value !== 'boolean') throw new InvalidArgumentError(argument, `must be true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(argument, `must be true or false, got ${describeValue(value)}`);
   return value;
 }
 
@@ -204,8 +204,4 @@ function checkScheduler(value: unknown): SchedulerLike {
     throw new InvalidArgumentError('scheduler', 'must be an RxJS SchedulerLike (with now() and schedule()), such as asyncScheduler or a TestScheduler');
   }
   return s as SchedulerLike;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : String(value);
 }

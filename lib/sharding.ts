@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from './errors.js';
 
+// A hand-written CRC-32 rather than `zlib.crc32`: this module must also run in browsers, Deno and
+// edge runtimes (`import { stableHashShard } from 'dflockd-rx'` bundles for the browser, and
+// `node:zlib` cannot), and it hashes the key's UTF-8 bytes as it encodes them, without a Buffer or
+// TextEncoder copy per key. spec/sharding-platform.spec.ts checks it against zlib.crc32 on many
+// random inputs, and that it runs where no Node built-in exists.
 const TABLE = (() => {
   const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -10,10 +15,43 @@ const TABLE = (() => {
   return table;
 })();
 
+const step = (crc: number, byte: number): number => TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+
 /** CRC-32 (IEEE 802.3, as zlib.crc32) of the bytes, unsigned. */
 export function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  for (let i = 0; i < bytes.length; i++) crc = step(crc, bytes[i]!);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * CRC-32 of the string's UTF-8 encoding, encoded on the fly as `TextEncoder` (and Node's
+ * `Buffer.from(s, 'utf8')`) encodes it: a lone surrogate becomes U+FFFD.
+ */
+export function crc32Utf8(text: string): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      crc = step(crc, c);
+      continue;
+    }
+    if (c < 0x800) {
+      crc = step(step(crc, 0xc0 | (c >> 6)), 0x80 | (c & 0x3f));
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+        crc = step(step(step(step(crc, 0xf0 | (cp >> 18)), 0x80 | ((cp >> 12) & 0x3f)), 0x80 | ((cp >> 6) & 0x3f)), 0x80 | (cp & 0x3f));
+        continue;
+      }
+      c = 0xfffd;
+    }
+    crc = step(step(step(crc, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
+  }
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -27,7 +65,7 @@ export function crc32(bytes: Uint8Array): number {
  * ```
  */
 export function stableHashShard(key: string, numServers: number): number {
-  return crc32(Buffer.from(key, 'utf8')) % numServers;
+  return crc32Utf8(key) % numServers;
 }
 
 /** Runs a strategy and refuses a result that is not an integer index of a server. */

@@ -1,4 +1,5 @@
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import * as net from 'node:net';
+import { TimeoutError, firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import {
   AcquireTimeoutError,
   Connection,
@@ -19,8 +20,10 @@ import {
   stats,
   wait,
   auth,
+  ConnectionError,
+  DflockdClient,
 } from '../lib/index.js';
-import { TestServer, startServer } from './helpers/server.js';
+import { TestServer, eventually, startServer } from './helpers/server.js';
 
 // The low-level API: one function per wire command, on a Connection or a bare LineSocket.
 let server: TestServer;
@@ -87,4 +90,78 @@ test('auth against a server without a token answers `error` and the connection s
   const s = await socket();
   await expect(lastValueFrom(auth(s, 'unused'))).rejects.toBeInstanceOf(ServerError);
   expect((await lastValueFrom(lock(s, 'll-c', { acquireTimeoutS: 0 }))).kind).toBe('granted');
+});
+
+describe('unsubscribing before the grant does not leak it', () => {
+  const heldBy = async (key: string): Promise<number> => {
+    const raw = await server.stats();
+    return raw.locks.find((l) => l.key === key)?.owner_conn_id ?? raw.semaphores.find((s) => s.key === key)?.holders ?? 0;
+  };
+
+  test('lock(…).pipe(timeout(…)): the grant that arrives after the timeout is released on the same connection', async () => {
+    const holder = await connection();
+    const waiter = await connection();
+    const grant = await lastValueFrom(lock(holder, 'leak-l', { acquireTimeoutS: 0, leaseTtlS: 60 }));
+    await expect(lastValueFrom(lock(waiter, 'leak-l', { acquireTimeoutS: 10, leaseTtlS: 60 }).pipe(timeout(200)))).rejects.toBeInstanceOf(TimeoutError);
+    const ownerBefore = await heldBy('leak-l');
+    await lastValueFrom(release(holder, 'leak-l', grant.token));
+    // The server hands the lock to the waiter's `l`, whose subscriber left: the client releases it.
+    await eventually(async () => (await heldBy('leak-l')) === 0, 'the late grant was released');
+    expect(ownerBefore).not.toBe(0);
+    expect(waiter.open).toBe(true);
+    // Nothing is left in flight on the waiter: its `l` was answered and its `r` too.
+    await eventually(() => waiter.inFlight === 0, 'the release was answered');
+  });
+
+  test('semWait(…) unsubscribed while queued: the slot granted later is released (`sr`)', async () => {
+    const holder = await connection();
+    const waiter = await connection();
+    const held = await lastValueFrom(semLock(holder, 'leak-s', 1, { acquireTimeoutS: 0, leaseTtlS: 60 }));
+    expect(await lastValueFrom(semEnqueue(waiter, 'leak-s', 1, { leaseTtlS: 60 }))).toMatchObject({ status: 'queued' });
+    const sub = semWait(waiter, 'leak-s', 10).subscribe();
+    await eventually(() => waiter.inFlight === 1, 'the wait was sent');
+    sub.unsubscribe();
+    await lastValueFrom(semRelease(holder, 'leak-s', held.token));
+    await eventually(async () => (await heldBy('leak-s')) === 0, 'the late slot was released');
+    expect(waiter.open).toBe(true);
+  });
+});
+
+describe('stats() against a server that accepts and never answers', () => {
+  let silent: net.Server;
+  let port: number;
+  const sockets = new Set<net.Socket>();
+  beforeAll(async () => {
+    silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    port = (silent.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  test('client.stats() fails with ConnectionError within requestTimeoutS, naming the command, not a placeholder key', async () => {
+    const client = new DflockdClient({ servers: [['127.0.0.1', port]], requestTimeoutS: 0.3 });
+    const started = performance.now();
+    try {
+      const error = await firstValueFrom(client.stats()).catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as ConnectionError).code).toBe('CONNECTION_CLOSED');
+      expect((error as ConnectionError).command).toBe('stats');
+      expect((error as ConnectionError).key).toBeUndefined();
+      expect((error as Error).message).toContain('no reply within requestTimeoutS=0.3');
+      expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+      expect((error as Error).message).not.toContain('stats _');
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(3_000);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -104,8 +104,10 @@ export interface ParsedCommandLine<O extends FlagTable> {
 }
 
 /**
- * `parseArgs` in strict mode, its own errors turned into {@link UsageError}s. `tokens` are kept
- * so a command can tell the arguments before `--` from those after.
+ * `parseArgs` in strict mode, its own errors turned into one-line {@link UsageError}s. `tokens`
+ * are kept so a command can tell the arguments before `--` from those after. A negative number
+ * after a flag that takes a value (`--timeout -1`) is taken as its value, so that the flag's own
+ * check can say what is wrong with it (parseArgs would call it "ambiguous").
  *
  * @example
  * ```ts
@@ -113,34 +115,81 @@ export interface ParsedCommandLine<O extends FlagTable> {
  * ```
  */
 export function parseCommandLine<O extends FlagTable>(argv: readonly string[], options: O, allowPositionals = false): ParsedCommandLine<O> {
+  const args = joinNegativeValues(argv, options);
   try {
-    const parsed = util.parseArgs({ args: [...argv], options, strict: true, allowPositionals, tokens: true });
+    const parsed = util.parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
     return { values: parsed.values as FlagValues<O>, positionals: parsed.positionals, tokens: parsed.tokens as ArgToken[] };
   } catch (error) {
-    // parseArgs' messages already quote the flag ("Unknown option '--bogus'"); its second sentence
-    // is advice about positionals that would mislead here, so only the first is kept.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(undefined, message.split(/\.\s/)[0]!.replace(/\.$/, ''));
+    throw usageErrorFrom(error, args, options);
   }
+}
+
+// `--flag -1` → `--flag=-1` for flags that take a value; nothing after `--` is touched.
+function joinNegativeValues(argv: readonly string[], options: FlagTable): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && Object.hasOwn(options, name) && options[name]!.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+// parseArgs' messages are several sentences of advice about positionals; one line that names the
+// flag is what a usage error needs.
+function usageErrorFrom(error: unknown, args: readonly string[], options: FlagTable): UsageError {
+  // Not `instanceof Error`: parseArgs' errors may come from another realm (a test's VM context).
+  const raw = (error as { message?: unknown } | null)?.message;
+  const message = typeof raw === 'string' ? raw : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const option = /Option '(-\w, )?(--[\w-]+)/.exec(message)?.[2];
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const name = option.slice(2);
+    if (Object.hasOwn(options, name) && options[name]!.type === 'boolean') return new UsageError(option, 'takes no value (it is a switch)');
+    const next = args[args.indexOf(option) + 1];
+    if (next !== undefined) return new UsageError(option, `needs a value, got the flag ${JSON.stringify(next)} (write ${option}=${next} if that is the value)`);
+    return new UsageError(option, 'needs a value');
+  }
+  return new UsageError(undefined, message.split(/\.\s/)[0]!.replace(/\.$/, ''));
+}
+
+/** How {@link parseNumberFlag} reads a flag's value. */
+export interface NumberRule {
+  /** Whole numbers only. */
+  readonly integer: boolean;
+  readonly min: number;
+  /** The value must be greater than `min`, not equal to it. */
+  readonly minExclusive?: boolean;
+  /** What the number counts, for the message: `seconds`, `slots`, `workers`… */
+  readonly unit?: string;
 }
 
 /**
  * A strict decimal, for seconds and counts: `parseArgs` hands every value over as a string.
+ * The message says what was given and what is wanted, in the flag's own unit.
  *
  * @throws UsageError naming `flag` when `raw` is not a number in range.
  * @example
  * ```ts
- * parseNumberFlag('--timeout', '10', { integer: true, min: 0 }); // 10
- * parseNumberFlag('--grace', 'soon', { integer: false, min: 0 }); // throws "--grace: expected a number ≥ 0, got \"soon\""
+ * parseNumberFlag('--timeout', '10', { integer: true, min: 0, unit: 'seconds' }); // 10
+ * parseNumberFlag('--timeout', '-1', { integer: true, min: 0, unit: 'seconds' }); // throws '--timeout: expected a whole number of seconds ≥ 0, got "-1"'
  * ```
  */
-export function parseNumberFlag(flag: string, raw: string | undefined, rule: { integer: boolean; min: number; minExclusive?: boolean }): number | undefined {
+export function parseNumberFlag(flag: string, raw: string | undefined, rule: NumberRule): number | undefined {
   if (raw === undefined) return undefined;
-  const pattern = rule.integer ? /^\d+$/ : /^(\d+(\.\d*)?|\.\d+)$/;
+  const pattern = rule.integer ? /^[+-]?\d+$/ : /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
   const value = Number(raw);
   const low = rule.minExclusive ? value <= rule.min : value < rule.min;
   if (!pattern.test(raw.trim()) || !Number.isFinite(value) || low || value > 2 ** 31) {
-    const what = rule.integer ? 'a whole number' : 'a number';
+    const what = `${rule.integer ? 'a whole number' : 'a number'}${rule.unit === undefined ? '' : ` of ${rule.unit}`}`;
     throw new UsageError(flag, `expected ${what} ${rule.minExclusive ? '>' : '≥'} ${rule.min}, got ${JSON.stringify(raw)}`);
   }
   return value;

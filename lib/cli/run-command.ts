@@ -112,10 +112,10 @@ function planFrom(values: FlagValues<typeof RUN_OPTIONS>, tokens: readonly ArgTo
   if (terminator !== undefined && rest.length > 0) throw new UsageError(undefined, `unexpected argument ${JSON.stringify(rest[0])} before '--' (only KEY goes there)`);
   const [command, ...args] = terminator === undefined ? rest : after;
   if (command === undefined) throw new UsageError('CMD', 'missing; usage: dflockd-rx run KEY [flags] -- CMD [ARGS…]');
-  const acquireTimeoutS = parseNumberFlag('--timeout', values.timeout, { integer: true, min: 0 });
-  const leaseTtlS = parseNumberFlag('--lease', values.lease, { integer: true, min: 1 });
-  const limit = parseNumberFlag('--limit', values.limit, { integer: true, min: 1 });
-  const graceS = parseNumberFlag('--grace', values.grace, { integer: false, min: 0 }) ?? DEFAULT_GRACE_S;
+  const acquireTimeoutS = parseNumberFlag('--timeout', values.timeout, { integer: true, min: 0, unit: 'seconds' });
+  const leaseTtlS = parseNumberFlag('--lease', values.lease, { integer: true, min: 1, unit: 'seconds' });
+  const limit = parseNumberFlag('--limit', values.limit, { integer: true, min: 1, unit: 'slots' });
+  const graceS = parseNumberFlag('--grace', values.grace, { integer: false, min: 0, unit: 'seconds' }) ?? DEFAULT_GRACE_S;
   return {
     key,
     command,

@@ -8,6 +8,7 @@
 
 import * as fs from 'node:fs';
 import { trimSpace } from '../testing/server/go-text.js';
+import { EXIT } from './exit-codes.js';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../testing/server/test-server.js';
 
 /** A flag in Go's `flag` package sense. `seconds` also accepts decimals (a test-server extension). */
@@ -46,7 +47,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'compat', kind: 'string', default: '2.1', option: 'compat', usage: 'dflockd release line to reproduce: 2.1 or 1.10 (v1.10.0 exactly)' },
 ];
 
-/** A command-line error, reported as dflockd does (`configuration error: …`, exit 1). */
+/** A command-line error, reported as dflockd words it (`configuration error: …`), with exit status 64. */
 export class FlagError extends Error {
   override readonly name = 'FlagError';
 }
@@ -238,7 +239,8 @@ function flagWording(message: string): string {
   return message
     .replace(/^DflockdTestServer: /, '')
     .replace(/\boptions? (?=\w)/g, '')
-    .replace(/\b\w+\b/g, (word) => {
+    // Option names become flags; a word already written as a flag (`-port`) stays as it is.
+    .replace(/(?<![-\w])\w+\b/g, (word) => {
       const spec = SERVER_FLAGS.find((s) => s.option === word);
       return spec ? `--${spec.name}` : word;
     });
@@ -246,8 +248,8 @@ function flagWording(message: string): string {
 
 /**
  * Runs `dflockd-rx server <flags>` until SIGINT/SIGTERM; resolves with the
- * exit code (0 after a clean stop, 1 for configuration or listen errors,
- * 0 for --help).
+ * exit code (0 after a clean stop or for --help, 64 for a bad flag or option
+ * value, 1 when the server cannot listen).
  */
 export async function runServerCommand(argv: readonly string[], io: ServerCommandIo = processIo): Promise<number> {
   let server: DflockdTestServer;
@@ -259,8 +261,9 @@ export async function runServerCommand(argv: readonly string[], io: ServerComman
     }
     server = new DflockdTestServer(resolveServerConfig(parsed.values, io.env));
   } catch (err) {
+    // A usage error, as for every dflockd-rx command (dflockd itself exits 1 here): EX_USAGE.
     io.err(`configuration error: ${flagWording((err as Error).message)}\nRun 'dflockd-rx server --help' for usage.\n`);
-    return 1;
+    return EXIT.USAGE;
   }
   try {
     await server.start();

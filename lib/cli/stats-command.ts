@@ -70,8 +70,8 @@ export async function statsCommand(argv: readonly string[], env: NodeJS.ProcessE
     const { values } = parseCommandLine(withWatchValue(argv), STATS_OPTIONS);
     const answered = answerHelpOrVersion(values, STATS_HELP);
     if (answered !== undefined) return answered;
-    watchS = parseNumberFlag('--watch', values.watch, { integer: false, min: 0, minExclusive: true });
-    count = parseNumberFlag('--count', values.count, { integer: true, min: 1 });
+    watchS = parseNumberFlag('--watch', values.watch, { integer: false, min: 0, minExclusive: true, unit: 'seconds' });
+    count = parseNumberFlag('--count', values.count, { integer: true, min: 1, unit: 'refreshes' });
     if (count !== undefined && watchS === undefined) throw new UsageError('--count', 'only applies with --watch');
     json = values.json === true;
     client = createCliClient(values, env);

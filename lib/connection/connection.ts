@@ -1,7 +1,8 @@
 import { Observable, SchedulerLike, Subscription } from 'rxjs';
-import { ConnectionError, DflockdError, DrainingError, ProtocolError, describeContext } from '../errors.js';
+import { ConnectionError, DflockdError, DrainingError } from '../errors.js';
 import { encodeRequest } from '../protocol/codec.js';
 import { Request, blockingMs, keyOf, pingRequest, statsRequest } from '../protocol/commands.js';
+import { closedByServer, drained, noReply, pendingFailed } from './connection-errors.js';
 import { Reply, acceptReply, interpretReply } from '../protocol/replies.js';
 import type { LineListener, LineSocket } from '../transport/line-socket.js';
 import { swapRemove } from '../swap-remove.js';
@@ -95,15 +96,7 @@ export class Connection {
     const listener: LineListener = {
       line: (line) => this.onLine(line),
       error: (error) => this.fail(error),
-      end: () =>
-        this.fail(
-          new ConnectionError(
-            this.answered
-              ? `connection to ${server} closed by the server`
-              : `connection to ${server} closed by the server before any reply: is it at --max-connections, does it expect TLS, or is this the wrong port?`,
-            { server },
-          ),
-        ),
+      end: () => this.fail(closedByServer(server, this.answered)),
     };
     // An open socket from connectLineSocket hands lines over directly; any other through lines$
     // (which also replays the end of a socket that is already done).
@@ -234,16 +227,8 @@ export class Connection {
   /** The watchdog fired: the head request had its time and more. The connection is broken. */
   private late(): void {
     if (this.closeError !== undefined || this.head >= this.pending.length) return;
-    const request = this.pending[this.head]!.request;
     this.silent = true;
-    const seconds = this.requestTimeoutMs / 1000;
-    const what = describeContext({ key: keyOf(request), command: request.verb });
-    this.fail(
-      new ConnectionError(
-        `connection to ${this.server} is broken: no reply within requestTimeoutS=${seconds} (to ${what}${request.blocking ? `, beyond its own ${blockingMs(request) / 1000} s` : ''}); the connection was destroyed`,
-        { server: this.server, key: keyOf(request), command: request.verb },
-      ),
-    );
+    this.fail(noReply(this.server, this.pending[this.head]!.request, this.requestTimeoutMs));
   }
 
   /** {@link send} as a cold Observable of the one reply; unsubscribing discards the reply, not the request. */
@@ -361,10 +346,7 @@ export class Connection {
     if (this.closeError !== undefined) return;
     // After `error_draining` the server closes the connection: whatever ends it, its holders and
     // pending requests learn the server is shutting down (a lease reports 'server-shutdown').
-    const error =
-      this.draining === undefined || cause instanceof DrainingError
-        ? cause
-        : new DrainingError(`connection to ${this.server} ended while the server was shutting down (error_draining): ${cause.message}`, { server: this.server, cause });
+    const error = this.draining === undefined || cause instanceof DrainingError ? cause : drained(this.server, cause);
     this.closeError = error;
     this.watchdog.stop();
     this.unlisten();
@@ -376,16 +358,7 @@ export class Connection {
     for (const entry of pending) {
       const callback = entry.callback;
       entry.callback = undefined;
-      if (callback === undefined) continue;
-      const request = entry.request;
-      const key = keyOf(request);
-      const context = { key, command: request.verb, server: this.server, cause: error };
-      const message = `${describeContext(context)}: ${error.message}`;
-      // A garbled reply stream is a protocol error for the request that waited on it, not a mere disconnect.
-      callback(
-        error instanceof ProtocolError ? new ProtocolError(message, context) : error instanceof DrainingError ? new DrainingError(message, context) : new ConnectionError(message, context),
-        undefined,
-      );
+      callback?.(pendingFailed(this.server, entry.request, error), undefined);
     }
     const handlers = [...this.closeHandlers];
     this.closeHandlers.clear();

@@ -1,4 +1,4 @@
-import { Observable, SchedulerAction, Subject, Subscription, share, takeUntil, tap, throwIfEmpty } from 'rxjs';
+import { Observable, Subject, Subscription, share, takeUntil, tap, throwIfEmpty } from 'rxjs';
 import { ConnectionError, DflockdError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { ConnectionTiming, OpenConnectionOptions, openConnection } from './open-connection.js';
@@ -239,13 +239,11 @@ export class ServerPool {
   private ensureSweeper(): void {
     if (this.sweeper !== undefined || this.closed) return;
     const every = Math.max(10, this.settings.idleMs / 4);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const pool = this;
-    // One action re-arming itself while there is something to sweep.
-    this.sweeper = this.settings.scheduler.schedule(function (this: SchedulerAction<unknown>) {
-      if (pool.sweep()) this.schedule(undefined, every);
-      else pool.sweeper = undefined;
-    }, every);
+    // Re-armed while there is something to sweep; on the client's scheduler, so virtual time drives it too.
+    const tick = (): void => {
+      this.sweeper = this.sweep() ? this.settings.scheduler.schedule(tick, every) : undefined;
+    };
+    this.sweeper = this.settings.scheduler.schedule(tick, every);
   }
 
   /** Closes idle connections and heartbeats idle ones holding leases; false when nothing is left to watch. */

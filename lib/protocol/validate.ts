@@ -52,7 +52,7 @@ export function isWordIn(line: string, start: number, end: number): boolean {
 }
 
 function checkWord(value: unknown, argument: string, what: string): string {
-  if (typeof value !== 'string') throw new InvalidArgumentError(argument, `${what} must be a string, got ${typeof value}`);
+  if (typeof value !== 'string') throw new InvalidArgumentError(argument, `${what} must be a string, got ${describeValue(value)}`);
   if (isWord(value)) return value;
   // Refused: say why.
   if (value.length === 0) throw new InvalidArgumentError(argument, `${what} must not be empty`);
@@ -60,21 +60,56 @@ function checkWord(value: unknown, argument: string, what: string): string {
   throw new InvalidArgumentError(argument, `${what} is limited to ${MAX_LINE_BYTES} UTF-8 bytes (got ${Buffer.byteLength(value, 'utf8')})`);
 }
 
-/** Refuses anything but a finite integer ≥ `min` (seconds, limits). Values beyond 2^31 are refused too: the server's duration maths would wrap. */
-export function checkInteger(value: unknown, argument: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(argument, `must be a finite number, got ${String(value)}`);
+/**
+ * A value as an error message shows it: strings quoted and called strings (`the string "5"`, so
+ * a number read from an environment variable or JSON is told apart from the number 5), the rest
+ * by kind or as written.
+ *
+ * @example
+ * ```ts
+ * describeValue('5'); // 'the string "5"'
+ * describeValue(2.5); // '2.5'
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/**
+ * The unit an integer argument counts, for its error message: seconds for the `…S` options
+ * (`acquireTimeoutS`, `leaseTtlS`), slots for a semaphore's `limit`.
+ */
+function unitOf(argument: string): string | undefined {
+  if (/S$/.test(argument)) return 'seconds';
+  if (argument === 'limit') return 'slots';
+  if (argument === 'maxSharedConnections') return 'connections';
+  return undefined;
+}
+
+/**
+ * Refuses anything but a finite integer ≥ `min`, counted in `unit` (by default inferred from the
+ * argument's name: seconds for `…S`, slots for `limit`). Values beyond 2^31 are refused too: the
+ * server's duration maths would wrap.
+ */
+export function checkInteger(value: unknown, argument: string, min: number, unit: string | undefined = unitOf(argument)): number {
+  const wanted = `a whole number${unit === undefined ? '' : ` of ${unit}`} ≥ ${min}`;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(argument, `must be ${wanted}, got ${describeValue(value)}`);
   }
-  if (!Number.isInteger(value)) throw new InvalidArgumentError(argument, `must be a whole number of seconds or units, got ${value}`);
-  if (value < min) throw new InvalidArgumentError(argument, `must be ≥ ${min}, got ${value}`);
-  if (value > 2_147_483_647) throw new InvalidArgumentError(argument, `must be ≤ 2147483647, got ${value}`);
+  if (value > 2_147_483_647) throw new InvalidArgumentError(argument, `must be ${wanted} and ≤ 2147483647, got ${value}`);
   return value;
 }
 
 /** Refuses a number that is not finite, or outside the open interval (lo, hi). */
 export function checkRatio(value: unknown, argument: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= 1) {
-    throw new InvalidArgumentError(argument, `must be a number strictly between 0 and 1, got ${String(value)}`);
+    throw new InvalidArgumentError(argument, `must be a number strictly between 0 and 1, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -82,7 +117,7 @@ export function checkRatio(value: unknown, argument: string): number {
 /** Refuses a duration in seconds that is not a finite positive number. */
 export function checkPositiveSeconds(value: unknown, argument: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(argument, `must be a finite number of seconds > 0, got ${String(value)}`);
+    throw new InvalidArgumentError(argument, `must be a finite number of seconds > 0, got ${describeValue(value)}`);
   }
   return value;
 }

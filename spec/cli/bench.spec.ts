@@ -1,131 +1,78 @@
-import { runBench } from '../../lib/cli/bench-command.js';
-import { parseBenchArgs, resolveBenchOptions } from '../../lib/cli/bench/options.js';
-import { BenchReport, formatReport } from '../../lib/cli/bench/report.js';
-import { LatencySample, median, percentile, ratio } from '../../lib/cli/bench/stats.js';
-import { UsageError } from '../../lib/cli/global-options.js';
+// `dflockd-rx bench` (the user's load tool), spawned as a real process from the build. The
+// benchmark harness behind `npm run bench` is tested in spec/tools/bench.spec.ts.
+import { cli, useCliProcesses } from '../helpers/cli.js';
+import { type TestServer, freePort, startServer } from '../helpers/server.js';
 
-// A smoke run: a few hundred operations against an embedded server, no timing assertions —
-// only that every scenario runs, counts add up, and every ratio is a finite number.
-describe('runBench (smoke)', () => {
-  const W = 3;
-  const R = 10;
-  const HW = 3;
-  const HR = 5;
-  const N = 50;
-  let report: BenchReport;
+useCliProcesses();
+
+describe('dflockd-rx bench', () => {
+  let server: TestServer;
+  let servers: string;
 
   beforeAll(async () => {
-    report = await runBench({
-      quick: true,
-      embedded: 'in-process',
-      workers: [W],
-      rounds: R,
-      trials: 2,
-      warmupRounds: 2,
-      handoffWorkers: HW,
-      handoffRounds: HR,
-      leases: [N],
-      seconds: 1.5,
-      leaseTtlS: 2,
-    });
-  }, 60_000);
-
-  test('every scenario is present', () => {
-    expect(Object.keys(report.scenarios).sort()).toEqual(['a', 'b', 'c', 'd']);
-    expect(report.scenarios.a).toHaveLength(1);
-    expect(report.scenarios.d).toHaveLength(1);
-    expect(report.scenarios.c).toHaveLength(1);
-    expect(report.server.kind).toContain('in-process');
-    expect(report.machine.cpus).toBeGreaterThan(0);
-    expect(report.failedOperations).toBe(0);
+    server = await startServer();
+    servers = `127.0.0.1:${server.port}`;
   });
+  afterAll(() => server.stop());
 
-  test('(a) and (d): both drivers did W × R cycles in every trial, with finite ratios', () => {
-    for (const r of [...report.scenarios.a!, ...report.scenarios.d!]) {
-      expect(r.workers).toBe(W);
-      for (const trials of [r.trials.client, r.trials.baseline]) {
-        expect(trials).toHaveLength(2);
-        for (const t of trials) {
-          expect(t.ops).toBe(W * R);
-          expect(t.errors).toBe(0);
-          expect(t.latency.count).toBe(W * R);
-        }
-      }
-      for (const value of Object.values(r.ratios)) expect(Number.isFinite(value)).toBe(true);
-      expect(r.client.opsPerS).toBeGreaterThan(0);
-      expect(r.clientConnections).toBeGreaterThan(0);
+  test('--count N runs exactly N acquire/release cycles over the keys and reports JSON figures', async () => {
+    const run = cli(['bench', '--servers', servers, '--count', '120', '--workers', '4', '--keys', '3', '--prefix', 'count-', '--json']);
+    const { code } = await run.exit;
+    expect(run.out.stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(run.out.stdout) as Record<string, unknown> & { acquire: Record<string, number>; cycle: Record<string, number> };
+    expect(result).toMatchObject({ servers: [servers], workers: 4, keys: 3, count: 120, cycles: 120, timeouts: 0, error: null });
+    for (const s of [result.acquire, result.cycle]) {
+      expect(s['count']).toBe(120);
+      expect(s['p50Ms']).toBeGreaterThan(0);
+      expect(s['p50Ms']).toBeLessThanOrEqual(s['p90Ms']!);
+      expect(s['p90Ms']).toBeLessThanOrEqual(s['p99Ms']!);
     }
+    expect(result['cyclesPerS']).toBeGreaterThan(0);
+    // Every key was used and released: the server holds none of them now.
+    const stats = await server.stats();
+    expect(stats.locks.filter((l) => l.key.startsWith('count-'))).toEqual([]);
+    expect(stats.idle_locks.map((l) => l.key).filter((k) => k.startsWith('count-')).sort()).toEqual(['count-0', 'count-1', 'count-2']);
   });
 
-  test('(b): every acquisition counted, hand-offs measured, finite ratios', () => {
-    const b = report.scenarios.b!;
-    for (const t of [...b.trials.client, ...b.trials.baseline, ...b.trials.enqueueWait]) {
-      expect(t.acquisitions).toBe(HW * HR);
-      expect(t.errors).toBe(0);
-      expect(t.handoff.count).toBeGreaterThan(0);
-      expect(t.handoff.count).toBeLessThanOrEqual(HW * HR);
-    }
-    for (const value of Object.values(b.ratios)) expect(Number.isFinite(value)).toBe(true);
-    // The raw e+w loop is a third driver, reported beside the baseline.
-    expect(b.trials.enqueueWait).toHaveLength(2);
-    expect(b.enqueueWait.p50Ms).toBeGreaterThan(0);
-    expect(formatReport(report)).toContain('raw e+w p50 (protocol)');
+  test('--seconds S stops by itself and prints the latency summary table', async () => {
+    const run = cli(['bench', '--servers', servers, '--seconds', '0.5', '--workers', '2', '--keys', '2']);
+    const { code } = await run.exit;
+    expect(code).toBe(0);
+    expect(run.out.stdout).toMatch(/^\d+ acquire\/release cycles in 0\.\d s against 127\.0\.0\.1:\d+ \(2 workers, 2 keys\)\nthroughput: \d+ cycles\/s\n\s+p50\s+p90\s+p99\s+max\n  acquire .* ms\n  release .* ms\n  cycle .* ms\n$/);
+    // Not a terminal: no progress bar.
+    expect(run.out.stderr).toBe('');
   });
 
-  test('(c): all leases held and renewed, none lost, per-lease figures finite', () => {
-    const c = report.scenarios.c![0]!;
-    expect(c.leases).toBe(N);
-    expect(c.lost).toBe(0);
-    expect(c.errors).toBe(0);
-    expect(c.renewals).toBeGreaterThanOrEqual(N);
-    for (const value of [c.heapBytesPerLease, c.rssBytesPerLease, c.cpuPercent, c.steadyCpuPercent, c.cpuPerRenewalUs, c.renewIntervalMs, c.renewPeakToMean, c.renewLatencyP99Ms, c.acquireMs]) {
-      expect(Number.isFinite(value)).toBe(true);
-    }
+  test('a server that cannot be reached stops the run at once with 69', async () => {
+    const port = await freePort();
+    const run = cli(['bench', '--servers', `127.0.0.1:${port}`, '--seconds', '30']);
+    const { code } = await run.exit;
+    expect(code).toBe(69);
+    expect(run.out.stderr).toMatch(/^dflockd-rx bench: stopped: .*127\.0\.0\.1/m);
   });
 
-  test('targets are checked and the table names every scenario', () => {
-    expect(report.targets.map((t) => t.id)).toEqual(expect.arrayContaining([`a.W${W}.throughput`, `a.W${W}.p99`, 'b.p50', `c.N${N}.heap`, `d.W${W}.throughput`]));
-    const text = formatReport(report);
-    for (const name of ['(a) W=3', '(b) hand-off', '(c) scale', '(d) TLS W=3', 'targets:']) expect(text).toContain(name);
-    expect(() => JSON.stringify(report)).not.toThrow();
-  });
-});
-
-describe('bench flags', () => {
-  test('lists, numbers and the global flags', () => {
-    const parsed = parseBenchArgs(['--scenarios', 'a,c', '--workers=2,4', '--rounds', '7', '--seconds', '0.5', '--servers', '127.0.0.1:7000', '--json'], {});
-    expect(parsed.json).toBe(true);
-    expect(parsed.options).toMatchObject({ scenarios: ['a', 'c'], workers: [2, 4], rounds: 7, seconds: 0.5, server: { host: '127.0.0.1', port: 7000 } });
-  });
-
-  test('DFLOCKD_SERVERS applies when --servers is absent; --server-node-arg repeats', () => {
-    const parsed = parseBenchArgs(['--server-node-arg', '--cpu-prof', '--server-node-arg=--max-old-space-size=512'], { DFLOCKD_SERVERS: '127.0.0.1:7001' });
-    expect(parsed.options.server).toEqual({ host: '127.0.0.1', port: 7001 });
-    expect(parsed.options.serverNodeArgs).toEqual(['--cpu-prof', '--max-old-space-size=512']);
+  test.each([
+    [['--count', '10', '--seconds', '1'], /--count: give --count or --seconds, not both/],
+    [['--workers', '0'], /--workers: expected a whole number of workers ≥ 1, got "0"/],
+    [['--keys', '2.5'], /--keys: expected a whole number of keys ≥ 1, got "2\.5"/],
+    [['--lease', 'soon'], /--lease: expected a whole number of seconds ≥ 1, got "soon"/],
+    [['--prefix', 'a b'], /--prefix: a key prefix without spaces/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--quick'], /Unknown option '--quick'/],
+  ])('usage error %j exits 64 with one line naming the flag', async (args, message) => {
+    const run = cli(['bench', '--servers', servers, ...args]);
+    const { code } = await run.exit;
+    expect(code).toBe(64);
+    expect(run.out.stderr).toMatch(message);
+    expect(run.out.stderr.split('\n')[0]).toMatch(/^dflockd-rx bench: /);
+    expect(run.out.stdout).toBe('');
   });
 
-  test('bad flags are usage errors naming the flag', () => {
-    expect(() => parseBenchArgs(['--scenarios', 'a,x'], {})).toThrow(UsageError);
-    expect(() => parseBenchArgs(['--workers', '0'], {})).toThrow(/--workers/);
-    expect(() => parseBenchArgs(['--bogus'], {})).toThrow(UsageError);
-    expect(() => resolveBenchOptions({ handoffWorkers: 1 })).toThrow(/--handoff-workers/);
-  });
-
-  test('--quick shrinks the run', () => {
-    const quick = resolveBenchOptions({}, true);
-    expect(quick.rounds * Math.max(...quick.workers)).toBeLessThan(500);
-    expect(resolveBenchOptions({ rounds: 3 }, true).rounds).toBe(3);
-  });
-});
-
-describe('bench stats', () => {
-  test('nearest-rank percentiles, medians and ratios', () => {
-    const s = new LatencySample(100);
-    for (let i = 100; i >= 1; i--) s.record(i);
-    expect(s.summary()).toMatchObject({ count: 100, p50Ms: 50, p90Ms: 90, p99Ms: 99, maxMs: 100 });
-    expect(percentile([], 50)).toBe(0);
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 2, 3])).toBe(2.5);
-    expect(ratio(1, 0)).toBeNaN();
+  test('--help describes the flags and says no server is started', async () => {
+    const run = cli(['bench', '--help']);
+    expect((await run.exit).code).toBe(0);
+    for (const flag of ['--keys', '--workers', '--seconds', '--count', '--lease', '--servers']) expect(run.out.stdout).toContain(flag);
+    expect(run.out.stdout).toContain('Starts no server');
   });
 });

@@ -34,7 +34,7 @@ describe('the built package (npm run build) through its exports map', () => {
 
   test('import() loads the ESM build', () => {
     const out = node(['--input-type=module', '-e', "const m = await import('dflockd-rx'); const t = await import('dflockd-rx/testing'); console.log(typeof m.DflockdClient, typeof m.stableHashShard, typeof t.FaultProxy, import.meta.resolve('dflockd-rx'))"]);
-    expect(out.trim()).toMatch(/^function function function .*dist\/esm\/index\.js$/);
+    expect(out.trim()).toMatch(/^function function function .*dist\/esm\/index\.mjs$/);
   });
 
   test('the ESM and CJS builds agree on behaviour (stableHashShard vectors)', () => {

@@ -237,10 +237,10 @@ describe('dflockd-rx server (built CLI)', () => {
   });
 
   test.each<[string[], number, RegExp, 'stdout' | 'stderr']>([
-    [['server', '--no-auto-release-on-disconnect'], 1, /configuration error: flag provided but not defined: -no-auto-release-on-disconnect/, 'stderr'],
-    [['server', '--read-timeout', '0'], 1, /configuration error: --read-timeout must be > 0/, 'stderr'],
-    [['server', '--tls-cert', 'x.pem'], 1, /configuration error: --tls-cert and --tls-key must be provided together/, 'stderr'],
-    [['server', '--compat', '1.11'], -1, /configuration error: --compat must be one of '2\.1', '1\.10' \(got 1\.11\)/, 'stderr'],
+    [['server', '--no-auto-release-on-disconnect'], 64, /configuration error: flag provided but not defined: -no-auto-release-on-disconnect/, 'stderr'],
+    [['server', '--read-timeout', '0'], 64, /configuration error: --read-timeout must be > 0/, 'stderr'],
+    [['server', '--tls-cert', 'x.pem'], 64, /configuration error: --tls-cert and --tls-key must be provided together/, 'stderr'],
+    [['server', '--compat', '1.11'], 64, /configuration error: --compat must be one of '2\.1', '1\.10' \(got 1\.11\)/, 'stderr'],
     [['server', '--help'], 0, /Usage: dflockd-rx server \[flags\]/, 'stdout'],
     [['--help'], 0, /Commands:[\s\S]*\n {2}server +run the in-process/, 'stdout'],
     [['nope'], -1, /unknown command "nope"/, 'stderr'],

@@ -7,7 +7,7 @@
  */
 
 import { RawConnection, grantToken } from './raw-socket.js';
-import { LatencySample } from './stats.js';
+import { LatencySample } from '../../lib/cli/bench/stats.js';
 import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, roundLoop, runWorkers } from './trial.js';
 
 /** (a)/(d): worker `i` locks and releases `keys[i]` on `conns[i]`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LatencySummary } from './stats.js';
+import type { LatencySummary } from '../../lib/cli/bench/stats.js';
 
 /** One trial of (a)/(d): W workers × R acquire+release cycles. */
 export interface ThroughputTrial {

@@ -7,10 +7,10 @@
  */
 
 import type { Subscription } from 'rxjs';
-import type { DflockdClient } from '../../client.js';
-import type { LockEvent } from '../../lease/events.js';
-import type { LockOptions } from '../../options.js';
-import { LatencySample } from './stats.js';
+import type { DflockdClient } from '../../lib/client.js';
+import type { LockEvent } from '../../lib/lease/events.js';
+import type { LockOptions } from '../../lib/options.js';
+import { LatencySample } from '../../lib/cli/bench/stats.js';
 import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, roundLoop, runWorkers } from './trial.js';
 
 const LOCK_OPTIONS: LockOptions = Object.freeze({ acquireTimeoutS: 10 });

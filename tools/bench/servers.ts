@@ -9,7 +9,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DflockdTestServer } from '../../testing/server/test-server.js';
+import { DflockdTestServer } from '../../lib/testing/server/test-server.js';
 import type { EmbeddedMode } from './options.js';
 
 /** A server the bench can connect to. */
@@ -40,16 +40,14 @@ export function externalServer(host: string, port: number, tls: boolean): BenchS
 }
 
 /**
- * The `dflockd-rx` CLI script to run a child server with, or undefined when this code is not
- * running from the built CLI (e.g. under ts-jest): the caller then falls back to in-process.
+ * The built `dflockd-rx` CLI script to run a child server with, or undefined when this code is
+ * not running from the build (e.g. under ts-jest): the caller then falls back to in-process.
  */
 export function cliScript(): string | undefined {
-  const candidates: string[] = [];
-  // CommonJS build: dist/cjs/cli/bench/servers.js → dist/cjs/cli/main.js. (Undefined in ESM.)
-  if (typeof __dirname === 'string') candidates.push(path.join(__dirname, '..', 'main.js'));
-  const argv1 = process.argv[1];
-  if (argv1 !== undefined && /cli[\\/]main\.js$/.test(argv1)) candidates.push(argv1);
-  return candidates.find((file) => fs.existsSync(file));
+  // build/tools/bench/servers.js → dist/cjs/cli/main.js of the same checkout.
+  if (!/build[\\/]tools[\\/]bench$/.test(__dirname)) return undefined;
+  const script = path.join(__dirname, '..', '..', '..', 'dist', 'cjs', 'cli', 'main.js');
+  return fs.existsSync(script) ? script : undefined;
 }
 
 /** Starts an embedded DflockdTestServer on a free loopback port. */

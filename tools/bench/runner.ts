@@ -9,17 +9,17 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type * as tls from 'node:tls';
-import { DflockdClient } from '../../client.js';
-import type { ClientOptions } from '../../options.js';
+import { DflockdClient } from '../../lib/client.js';
+import type { ClientOptions } from '../../lib/options.js';
 import { clientHandoff, clientUncontended } from './client-drivers.js';
 import { BenchOptions, resolveBenchOptions } from './options.js';
-import { ProgressSink, silentProgress } from './progress.js';
+import { ProgressSink, silentProgress } from '../../lib/cli/bench/progress.js';
 import { rawHandoff, rawUncontended } from './raw-drivers.js';
 import { RawTarget, openRawConnections } from './raw-socket.js';
 import { BenchReport, HandoffFigures, HandoffResult, ScaleResult, ServerComparison, ThroughputFigures, ThroughputResult, checkTargets } from './report.js';
 import { collector, runScale } from './scale.js';
 import { BenchServer, externalServer, findTlsFixtures, startEmbeddedServer } from './servers.js';
-import { median, ratio } from './stats.js';
+import { median, ratio } from './figures.js';
 import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, withTimeout } from './trial.js';
 
 /** What {@link runBench} accepts: any {@link BenchOptions}, plus `quick` for the smoke profile. */

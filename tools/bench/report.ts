@@ -208,7 +208,7 @@ function table(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<n
 export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   const m = report.machine;
-  out.push(`dflockd-rx bench — ${m.cpus} CPU × ${m.cpuModel}, ${m.totalMemMiB} MiB, Node ${m.node} (${m.platform})`);
+  out.push(`npm run bench — ${m.cpus} CPU × ${m.cpuModel}, ${m.totalMemMiB} MiB, Node ${m.node} (${m.platform})`);
   out.push(`server: ${report.server.kind} ${report.server.address}${report.server.tlsAddress ? `; TLS: ${report.server.tlsKind} ${report.server.tlsAddress}` : ''}`);
   const s = report.settings;
   out.push(`${s.trials} interleaved trials per driver, medians reported; ratio = client ÷ raw-socket baseline${s.quick ? '; QUICK smoke run: figures are not meaningful' : ''}`);

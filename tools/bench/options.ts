@@ -1,13 +1,14 @@
 /**
- * Options of `dflockd-rx bench`: defaults, the `--quick` profile, and the flag parser.
+ * Options of the benchmark harness (`npm run bench`): defaults, the `--quick` profile, and the
+ * flag parser.
  *
  * @module
  */
 
 import type * as tls from 'node:tls';
-import { parseServer } from '../../options.js';
-import type { ServerAddress } from '../../options.js';
-import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, clientOptionsFrom, parseCommandLine, parseNumberFlag } from '../global-options.js';
+import { parseServer } from '../../lib/options.js';
+import type { ServerAddress } from '../../lib/options.js';
+import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, clientOptionsFrom, parseCommandLine, parseNumberFlag } from '../../lib/cli/global-options.js';
 
 /** The four scenarios of the benchmark. */
 export type ScenarioId = 'a' | 'b' | 'c' | 'd';
@@ -138,9 +139,9 @@ export interface BenchCommandLine {
   readonly options: Partial<BenchOptions>;
 }
 
-/** Usage text of `dflockd-rx bench`. */
+/** Usage text of `npm run bench -- --help`. */
 export const BENCH_HELP = [
-  'Usage: dflockd-rx bench [flags] [global flags]',
+  'Usage: npm run bench -- [flags] [global flags]',
   '',
   'Benchmarks the client against a raw-socket baseline: client and baseline trials are',
   'interleaved, medians reported, every figure also as a ratio to the baseline. Runs against',
@@ -207,7 +208,7 @@ const BENCH_OPTIONS = {
 } as const;
 
 /**
- * Parses `dflockd-rx bench` arguments with the CLI's shared parser and global flags
+ * Parses the harness's arguments with the CLI's shared parser and global flags
  * (`--servers`, `--auth-token`, `--tls`, `--tls-ca`, `--tls-insecure`, with their
  * environment variables).
  *

@@ -8,12 +8,13 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { Subscription } from 'rxjs';
-import { DflockdClient } from '../../client.js';
-import type { ClientOptions } from '../../options.js';
-import type { LockEvent } from '../../lease/events.js';
-import type { ProgressSink } from './progress.js';
+import { DflockdClient } from '../../lib/client.js';
+import type { ClientOptions } from '../../lib/options.js';
+import type { LockEvent } from '../../lib/lease/events.js';
+import type { ProgressSink } from '../../lib/cli/bench/progress.js';
 import type { GcAccess, ScaleResult } from './report.js';
-import { BucketHistogram, LatencySample, LatencySummary } from './stats.js';
+import { LatencySample, LatencySummary } from '../../lib/cli/bench/stats.js';
+import { BucketHistogram } from './figures.js';
 import { withTimeout } from './trial.js';
 
 /** A full garbage collection, if this process can trigger one. */

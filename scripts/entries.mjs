@@ -1,0 +1,50 @@
+// The package's entry points: the ONE list a new entry is added to. Everything else is derived
+// from it — the build's ESM wrappers, package.json's `exports`, `main`/`types` and
+// `typesVersions` (written by the build, checked by spec/package/entries.spec.ts), TypeDoc's
+// entry points (typedoc.config.mjs) and the tarball spec's expectations.
+
+/** `subpath` as in `exports` ('.' is the package root); `source` is the TypeScript entry file under lib/. */
+export const ENTRIES = [
+  { subpath: '.', source: 'lib/index.ts' },
+  { subpath: './testing', source: 'lib/testing/index.ts' },
+  { subpath: './nestjs', source: 'lib/nestjs/index.ts' },
+];
+
+/** Where one entry's files land in dist/: the CommonJS implementation and its thin ESM face. */
+export function entryFiles(entry) {
+  const stem = entry.source.replace(/^lib\//, '').replace(/\.ts$/, '');
+  return {
+    cjs: `./dist/cjs/${stem}.js`,
+    cjsTypes: `./dist/cjs/${stem}.d.ts`,
+    esm: `./dist/esm/${stem}.mjs`,
+    esmTypes: `./dist/esm/${stem}.d.mts`,
+  };
+}
+
+/**
+ * The package.json fields the entry list decides. Conditions are nested per format so that each
+ * format finds its own declarations (`.d.ts` for CommonJS, `.d.mts` for the ESM face), `types`
+ * first in each as TypeScript requires; `typesVersions` serves `moduleResolution: node10`, which
+ * does not read `exports`.
+ */
+export function packageFields(entries = ENTRIES) {
+  const root = entries.find((e) => e.subpath === '.');
+  if (root === undefined) throw new Error('entries.mjs: the package root (subpath ".") is missing');
+  const exports = {};
+  const typesVersions = {};
+  for (const entry of entries) {
+    const f = entryFiles(entry);
+    exports[entry.subpath] = {
+      import: { types: f.esmTypes, default: f.esm },
+      require: { types: f.cjsTypes, default: f.cjs },
+    };
+    if (entry.subpath !== '.') typesVersions[entry.subpath.slice(2)] = [f.cjsTypes];
+  }
+  exports['./package.json'] = './package.json';
+  return {
+    main: entryFiles(root).cjs,
+    types: entryFiles(root).cjsTypes,
+    exports,
+    typesVersions: { '*': typesVersions },
+  };
+}

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import jestConfig from '../../jest.config.js';
+
+// A new entry point is one line in scripts/entries.mjs. The build writes package.json's entry
+// fields from it; this spec checks that what is committed agrees, and that the other places that
+// name entries (TypeDoc, jest's source mapping) cover each one.
+const root = path.join(__dirname, '..', '..');
+
+interface Entry {
+  readonly subpath: string;
+  readonly source: string;
+}
+interface Derived {
+  readonly entries: Entry[];
+  readonly fields: Record<string, unknown>;
+  readonly files: Record<string, Record<string, string>>;
+  readonly typedoc: string[];
+}
+
+// scripts/*.mjs are ES modules: ask Node rather than ts-jest to load them.
+const derived = JSON.parse(
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { ENTRIES, entryFiles, packageFields } from './scripts/entries.mjs';
+       import typedoc from './typedoc.config.mjs';
+       console.log(JSON.stringify({ entries: ENTRIES, fields: packageFields(), files: Object.fromEntries(ENTRIES.map((e) => [e.subpath, entryFiles(e)])), typedoc: typedoc.entryPoints }));`,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 20_000 },
+  ),
+) as Derived;
+
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+
+test('package.json main, types, exports and typesVersions are the ones scripts/entries.mjs derives (npm run build rewrites them)', () => {
+  for (const [field, value] of Object.entries(derived.fields)) expect({ field, value: pkg[field] }).toEqual({ field, value });
+  expect(pkg['sideEffects']).toBe(false);
+});
+
+test('every entry has a source, and the build made its CommonJS module, ESM face and both declarations', () => {
+  for (const entry of derived.entries) {
+    expect(fs.existsSync(path.join(root, entry.source))).toBe(true);
+    for (const file of Object.values(derived.files[entry.subpath]!)) expect({ file, built: fs.existsSync(path.join(root, file)) }).toEqual({ file, built: true });
+  }
+});
+
+test('TypeDoc documents every entry', () => {
+  expect(derived.typedoc).toEqual(derived.entries.map((e) => e.source));
+});
+
+test("jest maps every entry's package name to its source (examples import the package by name)", () => {
+  const mapper = (jestConfig.moduleNameMapper ?? {}) as Record<string, string>;
+  for (const entry of derived.entries) {
+    const name = entry.subpath === '.' ? 'dflockd-rx' : `dflockd-rx/${entry.subpath.slice(2)}`;
+    const pattern = Object.keys(mapper).find((p) => new RegExp(p).test(name));
+    const maps = pattern === undefined ? undefined : name.replace(new RegExp(pattern), mapper[pattern]!).replace('<rootDir>/', '');
+    expect({ name, maps }).toEqual({ name, maps: entry.source });
+  }
+});
