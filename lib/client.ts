@@ -12,14 +12,9 @@ import type { Stats } from './protocol/stats.js';
 import { pickServer } from './sharding.js';
 import { statsFrom } from './commands.js';
 import { WithLockWork, runWithLock } from './with-lock.js';
+import type { ClientEvent, LockClient } from './lock-client.js';
 
-/** Everything the client does, as one hot stream (`client.events$`). */
-export type ClientEvent =
-  | (LockEvent & { readonly server: string })
-  | { readonly type: 'connected'; readonly server: string }
-  | { readonly type: 'disconnected'; readonly server: string; readonly error: DflockdError }
-  | { readonly type: 'released'; readonly key: string; readonly token: string; readonly server: string }
-  | { readonly type: 'release-failed'; readonly key: string; readonly token: string; readonly server: string; readonly error: DflockdError };
+export type { ClientEvent } from './lock-client.js';
 
 /** The share of `serverIdleTimeoutS` after which an idle pooled connection is closed or pinged. */
 const POOL_IDLE_SHARE = 0.4;
@@ -42,7 +37,7 @@ const RENEW_SHARE = 0.6;
  * await client.close();
  * ```
  */
-export class DflockdClient implements AsyncDisposable {
+export class DflockdClient implements AsyncDisposable, LockClient {
   /** The validated options in force. */
   readonly options: ResolvedClientOptions;
   private readonly pools: ServerPool[];

@@ -268,6 +268,15 @@ export class Connection {
     this.fail(new ConnectionError(`connection to ${this.server} ${reason}`, { server: this.server }), false);
   }
 
+  /**
+   * Leaves `key`'s queue: closing the connection is the only way out of a TCP queue (the server
+   * drops the waiter), so the connection is destroyed. (The lease layer's `LeaseLink` contract.)
+   * @internal
+   */
+  leaveQueue(_key: string, _semaphore: boolean, reason: string): void {
+    this.destroy(reason);
+  }
+
   /** Drops the connection at once: its state is unknown and must not be trusted. */
   destroy(reason: string): void {
     this.fail(new ConnectionError(`connection to ${this.server} ${reason}`, { server: this.server }), true);

@@ -6,11 +6,15 @@ import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
 import { ClientOptions, LockOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';
 import { checkInteger, checkKey } from '../protocol/validate.js';
 import { WithLockWork, settle } from '../with-lock.js';
+import { LockClient, isLockClient } from '../lock-client.js';
 
 /** Options of {@link DistributedLock}: every lock option and every client option, or a shared `client`. */
 export interface DistributedLockOptions extends LockOptions, ClientOptions {
-  /** Share this client's connection pool instead of opening a private one. Client options are then ignored. */
-  readonly client?: DflockdClient;
+  /**
+   * Share this client (a `DflockdClient`, or a `DflockdHttpClient` from `dflockd-rx/http`) instead
+   * of opening a private one. Client options are then ignored.
+   */
+  readonly client?: LockClient;
 }
 
 /** A lock held through {@link DistributedLock.hold}: released at the end of an `await using` scope. */
@@ -44,7 +48,7 @@ export class DistributedLock implements AsyncDisposable {
   /** The key this lock is for. */
   readonly key: string;
   private readonly lockOptions: ResolvedLockOptions;
-  private readonly sharedClient: DflockdClient | undefined;
+  private readonly sharedClient: LockClient | undefined;
   private readonly clientOptions: ClientOptions;
   private ownClient: DflockdClient | undefined;
   private subscription: Subscription | undefined;
@@ -63,7 +67,7 @@ export class DistributedLock implements AsyncDisposable {
   /** @throws InvalidArgumentError naming the bad argument; nothing is sent. */
   constructor(key: string, options: DistributedLockOptions = {}, protected readonly limit?: number) {
     this.key = checkKey(key);
-    if (options.client !== undefined && !(options.client instanceof DflockdClient)) throw new InvalidArgumentError('client', 'must be a DflockdClient');
+    if (options.client !== undefined && !isLockClient(options.client)) throw new InvalidArgumentError('client', 'must be a DflockdClient or a DflockdHttpClient');
     this.sharedClient = options.client;
     const { client: _client, acquireTimeoutS: _t, leaseTtlS: _l, ...clientOptions } = options;
     this.clientOptions = clientOptions;
@@ -257,7 +261,7 @@ export class DistributedLock implements AsyncDisposable {
     });
   }
 
-  private stream(twoPhase: TwoPhaseControl | undefined, client: DflockdClient): Observable<LockEvent> {
+  private stream(twoPhase: TwoPhaseControl | undefined, client: LockClient): Observable<LockEvent> {
     return client.acquisition(this.key, this.limit, this.lockOptions, twoPhase);
   }
 
@@ -275,7 +279,7 @@ export class DistributedLock implements AsyncDisposable {
     return Promise.reject(new InvalidStateError(`key "${this.key}": ${method} called while ${this.phase}; release() first (an instance holds one lease at a time)`, this.key));
   }
 
-  private client(): DflockdClient {
+  private client(): LockClient {
     if (this.sharedClient !== undefined) return this.sharedClient;
     this.ownClient ??= new DflockdClient(this.clientOptions);
     return this.ownClient;

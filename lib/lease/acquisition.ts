@@ -1,6 +1,4 @@
 import type { Observable, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
-import type { Connection } from '../connection/connection.js';
-import type { ServerPool } from '../connection/pool.js';
 import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError } from '../errors.js';
 import type { ResolvedLockOptions } from '../options.js';
 // The key, numbers and tokens of an acquisition are checked once (by the client, the option
@@ -8,12 +6,13 @@ import type { ResolvedLockOptions } from '../options.js';
 import { Request, checkedAlready as wire } from '../protocol/commands.js';
 import type { Reply } from '../protocol/replies.js';
 import type { ContendedKeys } from './contended-keys.js';
+import type { LeaseLink, LeaseTarget, LinkCallback } from './lease-link.js';
 import type { OwnReleases } from './own-releases.js';
 import { LeaseTiming, claimLength } from './lease-machine.js';
 
 /** A lock (or slot) granted on `conn` by a request written at `sentAt`. */
 export interface Granted {
-  readonly conn: Connection;
+  readonly conn: LeaseLink;
   readonly token: string;
   readonly leaseS: number;
   readonly sentAt: number;
@@ -28,7 +27,7 @@ export interface AcquisitionOwner {
   /** Not acquired: a timeout (`AcquireTimeoutError`), a refusal, or a connection failure. */
   failed(error: DflockdError): void;
   /** A grant that arrived after {@link Acquisition.cancel} is handed back with `r` on its connection (written now). */
-  releasing(key: string, conn: Connection, token: string): void;
+  releasing(key: string, conn: LeaseLink, token: string): void;
 }
 
 /**
@@ -62,7 +61,7 @@ export interface AcquisitionParams {
   /** Semaphore limit; `undefined` for a lock. */
   readonly limit: number | undefined;
   readonly options: ResolvedLockOptions;
-  readonly pool: ServerPool;
+  readonly pool: LeaseTarget;
   /** The keys this server recently said were busy. */
   readonly contended: ContendedKeys;
   /** This client's releases to this server still on their way. */
@@ -89,7 +88,7 @@ export class Acquisition {
   private readonly limit: number | undefined;
   private readonly semaphore: boolean;
   private readonly options: ResolvedLockOptions;
-  private readonly pool: ServerPool;
+  private readonly pool: LeaseTarget;
   private readonly contended: ContendedKeys;
   private readonly ownReleases: OwnReleases;
   private readonly twoPhase: TwoPhaseControl | undefined;
@@ -99,9 +98,9 @@ export class Acquisition {
   /** Connections being opened for this acquisition (rare: a pooled one is usually ready). */
   private opening: Subscription | undefined;
   /** A connection lent to this acquisition alone (e+w, or every try-lock with dedicatedConnections). */
-  private lent: Connection | undefined;
+  private lent: LeaseLink | undefined;
   /** Set once the server queued us on `lent`: only closing it takes us out of the queue. */
-  private queuedOn: Connection | undefined;
+  private queuedOn: LeaseLink | undefined;
   /** The heartbeat of a queued two-phase connection that is not waiting yet. */
   private heartbeat: Subscription | undefined;
 
@@ -148,8 +147,8 @@ export class Acquisition {
     this.stopHeartbeat();
     // Queued on the server: closing the connection is the only way out of the queue. A request
     // still unanswered is left to its reply (a grant is then handed back, a `queued` closes).
-    const close = abandon ? this.lent : this.queuedOn;
-    close?.destroy(abandon ? 'closed: the client is closing' : 'left the queue: the subscriber unsubscribed');
+    if (abandon) this.lent?.destroy('closed: the client is closing');
+    else this.queuedOn?.leaveQueue(this.key, this.semaphore, 'left the queue: the subscriber unsubscribed');
   }
 
   private fail(error: DflockdError): void {
@@ -160,7 +159,7 @@ export class Acquisition {
   }
 
   /** The grant is the owner's now; a lent connection goes back to the pool, still holding the lease. */
-  private deliver(conn: Connection, token: string, leaseS: number, sentAt: number): void {
+  private deliver(conn: LeaseLink, token: string, leaseS: number, sentAt: number): void {
     const lent = conn === this.lent;
     this.lent = undefined;
     this.queuedOn = undefined;
@@ -171,7 +170,7 @@ export class Acquisition {
   }
 
   /** A grant for a request written at `sentAt`: delivered, confirmed first if it may be old, or handed back. */
-  private granted(conn: Connection, token: string, leaseS: number, sentAt: number): void {
+  private granted(conn: LeaseLink, token: string, leaseS: number, sentAt: number): void {
     if (!this.wanted) {
       this.handBack(conn, token);
       return;
@@ -182,7 +181,7 @@ export class Acquisition {
   }
 
   /** The subscriber left while the grant was on its way: release it at once. */
-  private handBack(conn: Connection, token: string): void {
+  private handBack(conn: LeaseLink, token: string): void {
     this.owner.releasing(this.key, conn, token);
     if (conn === this.lent) {
       this.lent = undefined;
@@ -200,7 +199,7 @@ export class Acquisition {
     else this.open(dedicated ? this.pool.dedicated() : this.pool.shared(), (conn) => this.tryLockOn(conn, retry));
   }
 
-  private tryLockOn(conn: Connection, retry: boolean): void {
+  private tryLockOn(conn: LeaseLink, retry: boolean): void {
     const { key, limit, options } = this;
     if (this.settings.dedicatedConnections) this.lent = conn;
     const request: Request = this.semaphore ? wire.semLock(key, 0, limit!, options.leaseTtlS) : wire.lock(key, 0, options.leaseTtlS);
@@ -239,12 +238,12 @@ export class Acquisition {
     else this.open(this.pool.dedicated(), (conn) => this.enqueueOn(conn));
   }
 
-  private enqueueOn(conn: Connection): void {
+  private enqueueOn(conn: LeaseLink): void {
     const { key, limit, options, twoPhase } = this;
     this.lent = conn;
     const request: Request = this.semaphore ? wire.semEnqueue(key, limit!, options.leaseTtlS) : wire.enqueue(key, options.leaseTtlS);
     let sentAt = 0;
-    const onEnqueued = (error: DflockdError | undefined, reply: Reply | undefined): void => {
+    const onEnqueued: LinkCallback = (error, reply) => {
       if (reply?.kind === 'queued') this.wasQueued(conn);
       else if (reply?.kind === 'acquired') {
         this.contended.clear(key);
@@ -267,12 +266,12 @@ export class Acquisition {
     });
   }
 
-  private wasQueued(conn: Connection): void {
+  private wasQueued(conn: LeaseLink): void {
     // Proof the key is busy: the next acquisition of it skips the try-lock as well.
     this.contended.mark(this.key);
     if (!this.wanted) {
       this.lent = undefined;
-      conn.destroy('left the queue: the subscriber unsubscribed');
+      conn.leaveQueue(this.key, this.semaphore, 'left the queue: the subscriber unsubscribed');
       return;
     }
     this.queuedOn = conn;
@@ -290,7 +289,7 @@ export class Acquisition {
   }
 
   /** The answer to a wait sent at `sentAt`: the grant, or the end of this acquisition. */
-  private waited(conn: Connection, error: DflockdError | undefined, reply: Reply | undefined, sentAt: number): void {
+  private waited(conn: LeaseLink, error: DflockdError | undefined, reply: Reply | undefined, sentAt: number): void {
     if (reply !== undefined) {
       if (reply.kind !== 'granted' && reply.kind !== 'acquired') return;
       // In two-phase mode the grant may have happened long before this wait: always confirm it.
@@ -302,7 +301,7 @@ export class Acquisition {
     this.queuedOn = undefined;
     // A wait timeout dequeues us and leaves the connection clean; other failures leave it unknown.
     if (error!.code === 'timeout' && conn.open) this.pool.adopt(conn);
-    else conn.destroy('left in an unknown state by a failed wait');
+    else conn.leaveQueue(this.key, this.semaphore, 'left in an unknown state by a failed wait');
     this.fail(error!.code === 'timeout' ? this.timeoutError('waited in the queue') : error!);
   }
 
@@ -317,7 +316,7 @@ export class Acquisition {
    * (dflockd 1.10.0 even returns such stale tokens), the place is gone: queue again while the
    * acquire timeout allows (two-phase callers are told instead).
    */
-  private confirm(conn: Connection, token: string): void {
+  private confirm(conn: LeaseLink, token: string): void {
     const { key } = this;
     const sentAt = conn.send(wire.renew(key, token, this.options.leaseTtlS, this.semaphore), (error, reply) => {
       if (reply?.kind === 'renewed') {
@@ -343,7 +342,7 @@ export class Acquisition {
   // ── helpers ────────────────────────────────────────────────────────────────────────
 
   /** Runs `use` with the connection `source` opens (or abandons it if the acquisition ended meanwhile). */
-  private open(source: Observable<Connection>, use: (conn: Connection) => void): void {
+  private open(source: Observable<LeaseLink>, use: (conn: LeaseLink) => void): void {
     const opening = source.subscribe({
       next: (conn) => {
         if (this.wanted) use(conn);
@@ -354,7 +353,7 @@ export class Acquisition {
     if (!opening.closed) this.opening = opening;
   }
 
-  private startHeartbeat(conn: Connection): void {
+  private startHeartbeat(conn: LeaseLink): void {
     const every = this.settings.queuedHeartbeatMs;
     this.heartbeat = this.settings.scheduler.schedule(function (this: SchedulerAction<unknown>) {
       conn.heartbeat();

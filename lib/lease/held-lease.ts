@@ -1,10 +1,10 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import type { Connection, ConnectionHolder } from '../connection/connection.js';
 import { ConnectionError, DflockdError } from '../errors.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
 import { fenceOf } from '../protocol/fence.js';
 import type { Granted } from './acquisition.js';
 import type { LockEvent, LostReason } from './events.js';
+import type { LeaseLink, LinkHolder } from './lease-link.js';
 import { LeaseEffect, LeaseInput, LeaseState, LeaseStep, LeaseTiming, leaseStep, startLease } from './lease-machine.js';
 import type { RenewScheduler, ScheduledCall } from './renew-scheduler.js';
 
@@ -15,7 +15,7 @@ export interface HeldLeaseOwner {
   /** The lease ended (`lost` was emitted): the stream completes. */
   complete(): void;
   /** Write `r` for `token` on `conn` now (the owner accounts for it and reports its outcome). */
-  releasing(key: string, conn: Connection, token: string): void;
+  releasing(key: string, conn: LeaseLink, token: string): void;
 }
 
 /** What the held leases of one client share. */
@@ -33,12 +33,12 @@ const RELEASE: LeaseInput = Object.freeze({ type: 'release' });
  * Drives the pure lease machine ({@link startLease}, {@link leaseStep}) for one granted lease: it
  * carries out the machine's effects — renewals on the lease's connection, the exact deadline
  * timer, the release — and feeds it replies and clock ticks. The lease lives on its connection
- * (a {@link ConnectionHolder}): only that connection's failure, decided by the connection, loses
+ * (a {@link LinkHolder}): only that connection's failure, decided by the connection, loses
  * it as `'disconnected'`; the lease's own deadline loses it alone and writes its `r`.
  */
-export class HeldLease implements ConnectionHolder {
+export class HeldLease implements LinkHolder {
   private state: LeaseState;
-  private readonly conn: Connection;
+  private readonly conn: LeaseLink;
   /** The first step, until {@link start} carries it out. */
   private first: LeaseStep | undefined;
   /** The exact deadline timer (while a renewal is in flight). */

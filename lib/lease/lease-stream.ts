@@ -1,11 +1,10 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
-import type { Connection } from '../connection/connection.js';
-import type { ServerPool } from '../connection/pool.js';
 import { ConnectionError, DflockdError } from '../errors.js';
 import type { ResolvedLockOptions } from '../options.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
 import { Acquisition, AcquisitionOwner, AcquisitionSettings, Granted, TwoPhaseControl } from './acquisition.js';
 import type { ContendedKeys } from './contended-keys.js';
+import type { LeaseLink, LeaseTarget } from './lease-link.js';
 import type { OwnReleases } from './own-releases.js';
 import type { LockEvent } from './events.js';
 import { HeldLease, HeldLeaseOwner, HeldLeaseSettings } from './held-lease.js';
@@ -44,7 +43,7 @@ export interface LeaseParams {
   /** Semaphore limit; `undefined` for a lock. */
   readonly limit: number | undefined;
   readonly options: ResolvedLockOptions;
-  readonly pool: ServerPool;
+  readonly pool: LeaseTarget;
   /** The keys the pool's server recently called busy. */
   readonly contended: ContendedKeys;
   /** This client's releases to the pool's server still on their way. */
@@ -186,7 +185,7 @@ class LeaseRun implements AcquisitionOwner, HeldLeaseOwner, RunningLease, Unsubs
     if (this.wanted) this.subscriber.complete();
   }
 
-  releasing(key: string, conn: Connection, token: string): void {
+  releasing(key: string, conn: LeaseLink, token: string): void {
     const { pool, released, limit, ownReleases } = this.params;
     const report = this.context.report;
     report({ type: 'release-sent' });

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { utf8ByteLength } from './utf8.js';
 
 /** The server reads at most this many bytes per line (dflockd `MaxLineBytes`). */
 export const MAX_LINE_BYTES = 256;
@@ -39,7 +40,7 @@ export function checkToken(token: unknown, argument = 'token'): string {
 export function isWord(value: string): boolean {
   if (value.length === 0) return false;
   if (!plainAscii(value) && FORBIDDEN.test(value)) return false;
-  return value.length <= SURELY_SHORT || Buffer.byteLength(value, 'utf8') <= MAX_LINE_BYTES;
+  return value.length <= SURELY_SHORT || utf8ByteLength(value) <= MAX_LINE_BYTES;
 }
 
 /**
@@ -57,7 +58,7 @@ function checkWord(value: unknown, argument: string, what: string): string {
   // Refused: say why.
   if (value.length === 0) throw new InvalidArgumentError(argument, `${what} must not be empty`);
   if (FORBIDDEN.test(value)) throw new InvalidArgumentError(argument, `${what} must not contain whitespace, CR, LF or NUL (got ${JSON.stringify(value)})`);
-  throw new InvalidArgumentError(argument, `${what} is limited to ${MAX_LINE_BYTES} UTF-8 bytes (got ${Buffer.byteLength(value, 'utf8')})`);
+  throw new InvalidArgumentError(argument, `${what} is limited to ${MAX_LINE_BYTES} UTF-8 bytes (got ${utf8ByteLength(value)})`);
 }
 
 /**
