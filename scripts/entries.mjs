@@ -8,6 +8,7 @@ export const ENTRIES = [
   { subpath: '.', source: 'lib/index.ts' },
   { subpath: './testing', source: 'lib/testing/index.ts' },
   { subpath: './nestjs', source: 'lib/nestjs/index.ts' },
+  { subpath: './http', source: 'lib/http/index.ts' },
 ];
 
 /** Where one entry's files land in dist/: the CommonJS implementation and its thin ESM face. */
