@@ -1,18 +1,26 @@
 // Quick start, Promise API: the same as the Python client's `async with DistributedLock(...)`.
 import { DistributedLock } from 'dflockd-rx';
-import { servers } from './servers.js';
+
+// A local dflockd by default; DFLOCKD_SERVERS="host:port,…" points elsewhere.
+const servers = process.env['DFLOCKD_SERVERS']?.split(',') ?? ['127.0.0.1:6388'];
 
 async function main(): Promise<void> {
-  // withLock: acquire, run, release; `signal` aborts if the lease is lost.
-  await new DistributedLock('my-key', { acquireTimeoutS: 10, servers }).withLock(async (signal, lease) => {
+  const lock = new DistributedLock('my-key', { servers, acquireTimeoutS: 10 });
+
+  // withLock: acquire, run, release — also when the work throws. `signal` aborts if the lease is
+  // lost; a busy key rejects with AcquireTimeoutError, an unreachable server with ConnectionError.
+  const length = await lock.withLock(async (signal, lease) => {
     console.log('holding', lease.token, 'for', lease.leaseS, 's; aborted?', signal.aborted);
+    return lease.token.length;
   });
+  console.log('withLock returned', length);
 
   // await using: released when the scope ends, even on throw.
   {
-    await using held = await new DistributedLock('my-key', { servers }).hold();
+    await using held = await lock.hold(); // rejects with AcquireTimeoutError when the key stays busy
     console.log(held.token, held.lease); // critical section — the lease renews in the background
   }
+  // A lock without `client` opens its own connection and closes it on release: nothing is left open.
 }
 
 main().catch((error: unknown) => {

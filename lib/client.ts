@@ -123,16 +123,20 @@ export class DflockdClient implements AsyncDisposable, LockClient {
   }
 
   /**
-   * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
-   * `work` is never masked by a release error.
+   * Acquires `key`, runs `work`, releases; settles like `lastValueFrom(from(result), { defaultValue: undefined })`
+   * (a Promise's value, an Observable's or array's last value, `undefined` for an empty one).
+   * The work's `signal` aborts when the lease is lost (the work then rejects with
+   * `LeaseLostError`) or when `options.signal` does; an error from `work` is never masked by a
+   * release error. Aborting `options.signal` while waiting rejects with its reason and leaves the queue.
+   * Settles once the release was answered: the key is free for the next holder by then.
    *
    * @example
    * ```ts
    * await client.withLock('orders', async (signal) => processOrders(signal));
    * ```
    */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
-    return runWithLock(this.lock(key, options), work);
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
+    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
   }
 
   /** A typed snapshot of one server's `stats` (by index), or of every server (one emission each). */
@@ -182,6 +186,8 @@ export class DflockdClient implements AsyncDisposable, LockClient {
 
   /**
    * The acquisition behind {@link lock} and {@link semaphore}, and the facade's two-phase mode.
+   * `observer.released` hears how this acquisition's release ended (the facade's `release()`
+   * result): true when the server confirmed it.
    * @internal
    */
   acquisition(
@@ -189,7 +195,7 @@ export class DflockdClient implements AsyncDisposable, LockClient {
     limit: number | undefined,
     options: LockOptions | ResolvedLockOptions | undefined,
     twoPhase?: TwoPhaseControl,
-    released?: (ok: boolean, error?: DflockdError) => void,
+    observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
       if (this.closing !== undefined) {
@@ -207,6 +213,7 @@ export class DflockdClient implements AsyncDisposable, LockClient {
         subscriber.error(error);
         return undefined;
       }
+      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, ownReleases: this.ownReleases[server]!, twoPhase, released });
     });
   }

@@ -3,6 +3,33 @@
  * the server's status string for server replies, an UPPER_CASE name for client-side failures.
  * `key`, `command` and `cause` say where it happened; the message says what to change.
  */
+import type { LostReason } from './lease/events.js';
+
+/**
+ * The codes this package knows: every server status it maps to a class, then the client-side
+ * failures. `DflockdError.code` is this union kept open (`| (string & {})`): an unknown
+ * `error_*` status from a newer server keeps its own string, while a `switch` over the known
+ * codes is still checked and completed by the compiler.
+ */
+export type DflockdErrorCode =
+  | 'timeout'
+  | 'error_auth'
+  | 'error_max_locks'
+  | 'error_max_waiters'
+  | 'error_limit_mismatch'
+  | 'error_not_enqueued'
+  | 'error_already_enqueued'
+  | 'error_lease_expired'
+  | 'error_draining'
+  | 'error_not_leader'
+  | 'error'
+  | 'CONNECTION_CLOSED'
+  | 'CONNECT_TIMEOUT'
+  | 'PROTOCOL_ERROR'
+  | 'LEASE_LOST'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_STATE'
+  | 'TEARDOWN';
 
 /** Where an error happened: the key, the wire command, the server, and the underlying cause. */
 export interface ErrorContext {
@@ -28,7 +55,7 @@ export interface ErrorContext {
  */
 export class DflockdError extends Error {
   /** Stable machine-readable code: a server status (`timeout`, `error_auth`, …) or a client code (`CONNECTION_CLOSED`, …). */
-  readonly code: string;
+  readonly code: DflockdErrorCode | (string & {});
   /** The key the failed request was about, when there was one. */
   readonly key: string | undefined;
   /** The wire command (or client operation) that failed. */
@@ -36,7 +63,7 @@ export class DflockdError extends Error {
   /** The server (`host:port`) involved, when known. */
   readonly server: string | undefined;
 
-  constructor(code: string, message: string, context: ErrorContext = {}) {
+  constructor(code: DflockdErrorCode | (string & {}), message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.name = new.target.name;
     this.code = code;
@@ -131,7 +158,7 @@ export class ServerError extends DflockdError {
 
 /** `CONNECTION_CLOSED`: the connection could not be opened, or closed before the reply arrived. */
 export class ConnectionError extends DflockdError {
-  constructor(message: string, context?: ErrorContext, code = 'CONNECTION_CLOSED') {
+  constructor(message: string, context?: ErrorContext, code: 'CONNECTION_CLOSED' | 'CONNECT_TIMEOUT' = 'CONNECTION_CLOSED') {
     super(code, message, context);
   }
 }
@@ -153,8 +180,8 @@ export class ProtocolError extends DflockdError {
 /** `LEASE_LOST`: the lease ended while work was still running under it (see `whileHeld`, `withLock`). */
 export class LeaseLostError extends DflockdError {
   /** Why the lease ended: `expired`, `disconnected`, `deadline` or `server-shutdown`. */
-  readonly reason: string;
-  constructor(message: string, context: ErrorContext & { reason: string }) {
+  readonly reason: LostReason | (string & {});
+  constructor(message: string, context: ErrorContext & { reason: LostReason | (string & {}) }) {
     super('LEASE_LOST', message, context);
     this.reason = context.reason;
   }

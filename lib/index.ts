@@ -16,8 +16,9 @@ export type { WithLockWork } from './with-lock.js';
 export type { AcquiredEvent, LockEvent, LostEvent, LostReason, QueuedEvent, RenewedEvent } from './lease/events.js';
 
 // ── The Promise facade (Python-client parity) ───────────────────────────────────────
-export { DistributedLock, DistributedSemaphore } from './facade/distributed-lock.js';
-export type { DistributedLockOptions, HeldLock } from './facade/distributed-lock.js';
+export { DistributedLock } from './facade/distributed-lock.js';
+export { DistributedSemaphore } from './facade/distributed-semaphore.js';
+export type { AbortOptions, DistributedLockOptions, HeldLock, OwnClientLockOptions, SharedClientLockOptions } from './facade/distributed-lock.js';
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';
@@ -46,7 +47,7 @@ export {
   ProtocolError,
   ServerError,
 } from './errors.js';
-export type { ErrorContext } from './errors.js';
+export type { DflockdErrorCode, ErrorContext } from './errors.js';
 
 // ── Low level: sockets, connections, one function per wire command ──────────────────
 export { connectLineSocket } from './transport/line-socket.js';

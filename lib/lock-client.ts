@@ -35,7 +35,7 @@ export interface LockClient {
     limit: number | undefined,
     options: LockOptions | ResolvedLockOptions | undefined,
     twoPhase?: TwoPhaseControl,
-    released?: (ok: boolean, error?: DflockdError) => void,
+    observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent>;
 }
 

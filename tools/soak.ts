@@ -62,7 +62,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     timeouts: 0,
     errors: {} as Record<string, number>,
     faults: { latency: 0, blackhole: 0, 'long-blackhole': 0, reset: 0 } as Record<FaultKind, number>,
-    losses: { expired: 0, disconnected: 0, deadline: 0, 'server-shutdown': 0 } as Record<LostReason, number>,
+    // LostEvent.reason is open to reasons of later versions: count those too.
+    losses: { expired: 0, disconnected: 0, deadline: 0, 'server-shutdown': 0 } as Record<LostReason, number> & Record<string, number>,
     leases: { short: 0, long: 0 },
   };
   const neighbourLosses: string[] = [];
@@ -96,7 +97,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         history.push({ client, key: event.key, kind: 'renewed', token: event.token, t, expiresAt: event.expiresAt });
         return;
       case 'lost':
-        counts.losses[event.reason]++;
+        counts.losses[event.reason] = (counts.losses[event.reason] ?? 0) + 1;
         if (event.reason === 'disconnected' && !CONNECTION_EVIDENCE.test(event.error?.message ?? '')) {
           neighbourLosses.push(`${client} lost "${event.key}" as disconnected with no fault of its connection: ${event.error?.message ?? 'no error'}`);
         }

@@ -40,6 +40,10 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: 'auto-release-on-disconnect', kind: 'bool', default: true, env: 'DFLOCKD_AUTO_RELEASE_ON_DISCONNECT', option: 'autoReleaseOnDisconnect', usage: 'Release locks when a client disconnects' },
   { name: 'tls-cert', kind: 'string', default: '', env: 'DFLOCKD_TLS_CERT', option: 'tlsCert', usage: 'Path to TLS certificate PEM file' },
   { name: 'tls-key', kind: 'string', default: '', env: 'DFLOCKD_TLS_KEY', option: 'tlsKey', usage: 'Path to TLS private key PEM file' },
+  { name: 'http-port', kind: 'int', default: '', env: 'DFLOCKD_HTTP_PORT', option: 'httpPort', usage: 'Port of the HTTP API (0 = any free port; unset = no HTTP listener)' },
+  { name: 'http-host', kind: 'string', default: '', env: 'DFLOCKD_HTTP_HOST', option: 'httpHost', usage: 'Bind address of the HTTP API (default: --host)' },
+  { name: 'http-cors-allowed-origins', kind: 'string', default: '', env: 'DFLOCKD_HTTP_CORS_ALLOWED_ORIGINS', option: 'httpCorsAllowedOrigins', usage: 'Origins allowed to call the HTTP API from a browser: a,b or * (unset = CORS off)' },
+  { name: 'http-session-idle-timeout', kind: 'seconds', default: 20, env: 'DFLOCKD_HTTP_SESSION_IDLE_S', option: 'httpSessionIdleTimeout', usage: 'HTTP session idle timeout (seconds; reaped after twice this)' },
   { name: 'auth-token', kind: 'string', default: '', usage: 'Shared secret token for client authentication' },
   { name: 'auth-token-file', kind: 'string', default: '', usage: 'Path to file containing the auth token (whitespace trimmed)' },
   { name: 'debug', kind: 'bool', default: false, usage: 'Accepted for compatibility with dflockd; no effect' },
@@ -185,6 +189,8 @@ export function resolveServerConfig(values: ReadonlyMap<string, number | string 
     }
   }
   if (token) options.authToken = token;
+  const origins = options.httpCorsAllowedOrigins;
+  if (typeof origins === 'string' && origins !== '*') options.httpCorsAllowedOrigins = origins.split(',').map((o) => o.trim()).filter((o) => o !== '');
   return options as DflockdTestServerOptions;
 }
 
@@ -239,7 +245,7 @@ function flagWording(message: string): string {
   return message
     .replace(/^DflockdTestServer: /, '')
     .replace(/\boptions? (?=\w)/g, '')
-    // Option names become flags; a word already written as a flag (`-port`) stays as it is.
+    // Option names become flags; a word already written as a flag (`-port`, `-http-port`) stays as it is.
     .replace(/(?<![-\w])\w+\b/g, (word) => {
       const spec = SERVER_FLAGS.find((s) => s.option === word);
       return spec ? `--${spec.name}` : word;
@@ -271,7 +277,8 @@ export async function runServerCommand(argv: readonly string[], io: ServerComman
     io.err(`server error: ${(err as Error).message}\n`);
     return 1;
   }
-  io.out(`dflockd-rx test server listening on ${server.address}${server.tls ? ' (TLS)' : ''}\n`);
+  const http = server.httpUrl === undefined ? '' : `, HTTP API on ${server.httpUrl}`;
+  io.out(`dflockd-rx test server listening on ${server.address}${server.tls ? ' (TLS)' : ''}${http}\n`);
   await new Promise<void>((resolve) => {
     let signals = 0;
     const unregister = io.onSignal((signal) => {

@@ -1,40 +1,29 @@
-import { Observable, Subject, Subscription, filter, firstValueFrom } from 'rxjs';
+import { Observable, Subject, filter } from 'rxjs';
 import { DflockdClient } from '../client.js';
-import { AcquireTimeoutError, InvalidArgumentError, InvalidStateError, LeaseLostError, NotEnqueuedError } from '../errors.js';
-import type { TwoPhaseControl } from '../lease/lease-stream.js';
+import { AcquireTimeoutError, InvalidStateError, LeaseLostError, NotEnqueuedError } from '../errors.js';
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
-import { ClientOptions, LockOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';
+import { ClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';
 import { checkInteger, checkKey } from '../protocol/validate.js';
-import { WithLockWork, settle } from '../with-lock.js';
-import { LockClient, isLockClient } from '../lock-client.js';
+import { WithLockWork, runWork } from '../with-lock.js';
+import { DistributedLockOptions, splitFacadeOptions } from './options.js';
+import { Attempt, HeldLock, heldLock } from './held-lock.js';
+import { AbortOptions, CallOutcomes, FacadeCall, PendingCall } from './pending-call.js';
 
-/** Options of {@link DistributedLock}: every lock option and every client option, or a shared `client`. */
-export interface DistributedLockOptions extends LockOptions, ClientOptions {
-  /**
-   * Share this client (a `DflockdClient`, or a `DflockdHttpClient` from `dflockd-rx/http`) instead
-   * of opening a private one. Client options are then ignored.
-   */
-  readonly client?: LockClient;
-}
+export type { DistributedLockOptions, OwnClientLockOptions, SharedClientLockOptions } from './options.js';
+export type { HeldLock } from './held-lock.js';
+export type { AbortOptions } from './pending-call.js';
 
-/** A lock held through {@link DistributedLock.hold}: released at the end of an `await using` scope. */
-export interface HeldLock extends AsyncDisposable {
-  readonly key: string;
-  readonly token: string;
-  /** Lease length in seconds (updated by renewals). */
-  readonly lease: number;
-  /** Aborted when the lease is lost. */
-  readonly signal: AbortSignal;
-  /** Releases the lock; true when the server confirmed it. */
-  release(): Promise<boolean>;
-}
+type Phase = 'idle' | 'acquiring' | 'enqueueing' | 'enqueued' | 'waiting' | 'held';
 
-type Phase = 'idle' | 'acquiring' | 'enqueued' | 'waiting' | 'held';
+/** Settles nothing: what is settled when no call is pending. */
+const NO_CALL: FacadeCall = { acquired() {}, queued() {}, failed() {}, released() {} };
 
 /**
  * The Promise API, with the Python client's methods: `acquire`/`release`, two-phase
  * `enqueue`/`wait`, `withLock`, and `hold()` for `await using`. Renewal runs in the background
  * while held. An instance holds at most one lease at a time and can be reused after release.
+ * Every waiting call takes an AbortSignal, and `release()` settles any call still pending:
+ * no promise of this class is left pending.
  *
  * @example
  * ```ts
@@ -48,15 +37,14 @@ export class DistributedLock implements AsyncDisposable {
   /** The key this lock is for. */
   readonly key: string;
   private readonly lockOptions: ResolvedLockOptions;
-  private readonly sharedClient: LockClient | undefined;
+  private readonly sharedClient: DflockdClient | undefined;
   private readonly clientOptions: ClientOptions;
   private ownClient: DflockdClient | undefined;
-  private subscription: Subscription | undefined;
   private phase: Phase = 'idle';
+  private attempt: Attempt | undefined;
+  private call: FacadeCall | undefined;
   private current: AcquiredEvent | undefined;
   private currentLease: number | null = null;
-  private controller = new AbortController();
-  private startWait: ((timeoutS: number) => void) | undefined;
   private readonly eventsSubject = new Subject<LockEvent>();
 
   /** This instance's lease events, across acquisitions (hot). */
@@ -65,14 +53,12 @@ export class DistributedLock implements AsyncDisposable {
   readonly lost$: Observable<LostEvent> = this.events$.pipe(filter((e): e is LostEvent => e.type === 'lost'));
 
   /** @throws InvalidArgumentError naming the bad argument; nothing is sent. */
-  constructor(key: string, options: DistributedLockOptions = {}, protected readonly limit?: number) {
+  constructor(key: string, options: DistributedLockOptions = {}) {
     this.key = checkKey(key);
-    if (options.client !== undefined && !isLockClient(options.client)) throw new InvalidArgumentError('client', 'must be a DflockdClient or a DflockdHttpClient');
-    this.sharedClient = options.client;
-    const { client: _client, acquireTimeoutS: _t, leaseTtlS: _l, ...clientOptions } = options;
-    this.clientOptions = clientOptions;
-    const resolvedClient = this.sharedClient?.options ?? resolveClientOptions(clientOptions);
-    this.lockOptions = resolveLockOptions(options, resolvedClient);
+    const split = splitFacadeOptions(options);
+    this.sharedClient = split.client;
+    this.clientOptions = split.clientOptions;
+    this.lockOptions = resolveLockOptions(split.lock, this.sharedClient?.options ?? resolveClientOptions(split.clientOptions));
   }
 
   /** The token of the current hold, or null. */
@@ -91,92 +77,94 @@ export class DistributedLock implements AsyncDisposable {
   }
 
   /**
-   * Acquires, waiting up to `acquireTimeoutS`: true when held, false on timeout. Other failures
-   * reject. Rejects with `INVALID_STATE` if this instance already holds or is acquiring.
+   * Acquires, waiting up to `acquireTimeoutS`: true when held, false when the key stayed busy
+   * (`AcquireTimeoutError`) or `release()` was called meanwhile. Any other failure — the server
+   * unreachable or silent, auth refused, … — rejects: "nobody answers" is never "busy".
+   * Aborting `signal` rejects with its reason and leaves the queue.
    */
-  acquire(): Promise<boolean> {
-    const refused = this.refuseUnlessIdle<boolean>('acquire()');
+  acquire(options?: AbortOptions): Promise<boolean> {
+    const refused = this.refuse('acquire()', options?.signal);
     if (refused) return refused;
-    this.phase = 'acquiring';
-    return new Promise<boolean>((resolve, reject) => this.start(false, { acquired: () => resolve(true), failed: (e) => (e instanceof AcquireTimeoutError ? resolve(false) : reject(e)) }));
+    return this.begin<boolean>('acquire()', 'acquiring', () => ({ acquired: true, timeout: false }), options?.signal);
   }
 
   /**
-   * Joins the queue without waiting: `'acquired'` if the lock was free (it is now held),
-   * `'queued'` otherwise (call {@link wait}). The place is kept alive while you do other work.
+   * Joins the queue without waiting: `'acquired'` once the lock is held (`token` set) if it was
+   * free, `'queued'` otherwise (call {@link wait}). The place is kept alive while you do other
+   * work. Aborting `signal` before it resolves rejects with its reason and gives the place up.
    */
-  enqueue(): Promise<'acquired' | 'queued'> {
-    const refused = this.refuseUnlessIdle<'acquired' | 'queued'>('enqueue()');
+  enqueue(options?: AbortOptions): Promise<'acquired' | 'queued'> {
+    const refused = this.refuse('enqueue()', options?.signal);
     if (refused) return refused;
-    this.phase = 'acquiring';
-    return new Promise((resolve, reject) =>
-      this.start(true, {
-        enqueued: (status) => {
-          if (status === 'queued') this.phase = 'enqueued';
-          resolve(status);
-        },
-        failed: reject,
-      }),
-    );
+    return this.begin<'acquired' | 'queued'>('enqueue()', 'enqueueing', () => ({ acquired: 'acquired', queued: 'queued' }), options?.signal);
   }
 
   /**
    * Waits for the place taken by {@link enqueue}: true once held, false on timeout (the place is
-   * then lost, as on the server). Resolves true at once when already held.
+   * then lost, as on the server) or when `release()` is called meanwhile. Resolves true at once
+   * when already held. Aborting `signal` rejects with its reason and gives the place up.
    * @param timeoutS seconds to wait; defaults to `acquireTimeoutS`.
    */
-  wait(timeoutS: number = this.lockOptions.acquireTimeoutS): Promise<boolean> {
+  wait(timeoutS: number = this.lockOptions.acquireTimeoutS, options?: AbortOptions): Promise<boolean> {
     try {
       checkInteger(timeoutS, 'timeoutS', 0);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.phase === 'held') return Promise.resolve(true);
-    if (this.phase !== 'enqueued' || this.startWait === undefined) {
-      return Promise.reject(new NotEnqueuedError(`key "${this.key}": wait() needs a pending enqueue(); call enqueue() first`, { key: this.key, command: 'w' }));
+    const attempt = this.attempt;
+    if (this.phase !== 'enqueued' || attempt?.startWait === undefined) {
+      return Promise.reject(new NotEnqueuedError(`key "${this.key}": wait() needs a queued enqueue() (this lock is ${this.phase}); call enqueue() first`, { key: this.key, command: 'w' }));
     }
+    const start = attempt.startWait;
+    attempt.startWait = undefined;
     this.phase = 'waiting';
-    const start = this.startWait;
-    this.startWait = undefined;
-    return new Promise<boolean>((resolve, reject) => {
-      this.waitHooks = { acquired: () => resolve(true), failed: (e) => (e instanceof AcquireTimeoutError ? resolve(false) : reject(e)) };
-      start(timeoutS);
-    });
+    const call = this.pendingCall<boolean>('wait()', { acquired: true, timeout: false }, options?.signal);
+    start(timeoutS);
+    return call.promise;
   }
 
   /**
    * Releases the hold (or leaves the queue): true when the server confirmed the release, false
    * when nothing was held or the lease was already gone. Ordered after an in-flight renewal.
+   * A pending `acquire()` or `wait()` resolves false; a pending `enqueue()` or `hold()` rejects
+   * with an `AbortError`.
    */
   async release(): Promise<boolean> {
-    const subscription = this.subscription;
-    if (subscription === undefined) {
-      this.reset();
-      return false;
-    }
-    const token = this.current?.token;
-    const client = this.client();
-    const outcome =
-      this.phase === 'held' && token !== undefined
-        ? firstValueFrom(client.events$.pipe(filter((e) => (e.type === 'released' || e.type === 'release-failed') && e.token === token)), { defaultValue: undefined })
-        : Promise.resolve(undefined);
+    const attempt = this.attempt;
+    const call = this.call;
+    const wasHeld = this.phase === 'held';
     this.reset();
-    subscription.unsubscribe();
-    const event = await outcome;
+    call?.released();
+    if (attempt === undefined) return false;
+    const answered = wasHeld ? new Promise<boolean>((resolve) => (attempt.releaseAnswered = resolve)) : Promise.resolve(false);
+    attempt.subscription?.unsubscribe();
+    const ok = await answered;
     await this.closeOwnClient();
-    return event?.type === 'released';
+    return ok;
   }
 
-  /** Acquires (rejecting with AcquireTimeoutError on timeout), runs `work`, releases. `signal` aborts on lease loss. */
-  async withLock<T>(work: WithLockWork<T>): Promise<T> {
-    const held = await this.hold();
-    const lease = this.current!;
+  /**
+   * Acquires (rejecting with AcquireTimeoutError on timeout), runs `work`, releases, and settles
+   * like `lastValueFrom(from(result), { defaultValue: undefined })`. The work's `signal` aborts
+   * when the lease is lost (then withLock rejects with LeaseLostError) or when `options.signal`
+   * does; an error from the work is never masked by the release.
+   */
+  async withLock<T>(work: WithLockWork<T>, options?: AbortOptions): Promise<T> {
+    const { held, lease } = await this.holdAttempt(options);
+    const controller = new AbortController();
+    const sources = [held.signal, options?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const forwards = sources.map((source) => {
+      const forward = (): void => controller.abort(source.reason);
+      if (source.aborted) forward();
+      else source.addEventListener('abort', forward, { once: true });
+      return () => source.removeEventListener('abort', forward);
+    });
     try {
-      const value = await settle(work(held.signal, lease));
-      // Work that finished after its lease was lost may have overlapped another holder: say so.
-      if (held.signal.aborted) throw held.signal.reason;
-      return value;
+      return await runWork(work, controller.signal, lease);
     } finally {
+      for (const stop of forwards) stop();
       // release() never rejects, so it cannot mask an error thrown by the work.
       await held.release();
     }
@@ -184,102 +172,156 @@ export class DistributedLock implements AsyncDisposable {
 
   /**
    * Acquires and returns a handle released at the end of an `await using` scope.
-   * @throws AcquireTimeoutError when not acquired within `acquireTimeoutS`.
+   * @throws AcquireTimeoutError when not acquired within `acquireTimeoutS`; `signal.reason` when aborted.
    * @example
    * ```ts
    * await using held = await new DistributedLock('k').hold();
    * ```
    */
-  async hold(): Promise<HeldLock> {
-    if (!(await this.acquire())) {
-      throw new AcquireTimeoutError(`key "${this.key}": not acquired within acquireTimeoutS=${this.lockOptions.acquireTimeoutS}; raise acquireTimeoutS`, { key: this.key });
-    }
-    const self = this;
-    const token = this.token!;
-    const signal = this.controller.signal;
-    let released: Promise<boolean> | undefined;
-    const release = (): Promise<boolean> => (released ??= self.token === token ? self.release() : Promise.resolve(false));
-    return {
-      key: this.key,
-      token,
-      get lease() {
-        return self.lease ?? 0;
-      },
-      signal,
-      release,
-      [Symbol.asyncDispose]: async () => {
-        await release();
-      },
-    };
+  async hold(options?: AbortOptions): Promise<HeldLock> {
+    return (await this.holdAttempt(options)).held;
   }
 
-  /** Releases whatever this instance holds; for `await using lock = new DistributedLock(…)`. */
+  private async holdAttempt(options: AbortOptions | undefined): Promise<{ held: HeldLock; lease: AcquiredEvent }> {
+    const refused = this.refuse('hold()', options?.signal);
+    if (refused) return refused;
+    const attempt = await this.begin<Attempt>('hold()', 'acquiring', (attempt) => ({ acquired: attempt }), options?.signal);
+    const held = heldLock(attempt, {
+      // Only while this is still the instance's acquisition: a later one is not this handle's.
+      lease: () => (this.attempt === attempt ? (this.lease ?? 0) : 0),
+      release: () => (this.attempt === attempt ? this.release() : Promise.resolve(false)),
+    });
+    return { held, lease: attempt.acquired! };
+  }
+
+  /** Releases whatever this instance holds or waits for; for `await using lock = new DistributedLock(…)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }
 
-  private waitHooks: { acquired: () => void; failed: (error: unknown) => void } | undefined;
-
-  private start(twoPhase: boolean, hooks: { acquired?: () => void; enqueued?: (s: 'acquired' | 'queued') => void; failed: (error: unknown) => void }): void {
-    this.controller = new AbortController();
-    const client = this.client();
-    const stream = this.stream(
-      twoPhase
-        ? {
-            enqueued: (status) => hooks.enqueued?.(status),
-            setWaiter: (start) => (this.startWait = start),
-          }
-        : undefined,
-      client,
-    );
-    this.subscription = stream.subscribe({
-      next: (event) => {
-        this.eventsSubject.next(event);
-        if (event.type === 'acquired') {
-          this.phase = 'held';
-          this.current = event;
-          this.currentLease = event.leaseS;
-          hooks.acquired?.();
-          this.waitHooks?.acquired();
-          this.waitHooks = undefined;
-        } else if (event.type === 'renewed') {
-          this.currentLease = event.leaseS;
-        } else if (event.type === 'lost') {
-          this.controller.abort(new LeaseLostError(`key "${this.key}": the lease was lost (${event.reason})`, { key: this.key, reason: event.reason, cause: event.error }));
-        }
-      },
-      error: (error: unknown) => {
-        const waitHooks = this.waitHooks;
-        this.reset();
-        void this.closeOwnClient();
-        (waitHooks ?? hooks).failed(error);
-      },
-      complete: () => {
-        this.reset();
-        void this.closeOwnClient();
-      },
-    });
+  /** The semaphore limit, or undefined for a lock. */
+  protected slotLimit(): number | undefined {
+    return undefined;
   }
 
-  private stream(twoPhase: TwoPhaseControl | undefined, client: LockClient): Observable<LockEvent> {
-    return client.acquisition(this.key, this.limit, this.lockOptions, twoPhase);
+  /** Starts an acquisition and the call waiting for it. */
+  private begin<T>(method: string, phase: 'acquiring' | 'enqueueing', outcomes: (attempt: Attempt) => CallOutcomes<T>, signal: AbortSignal | undefined): Promise<T> {
+    this.phase = phase;
+    const attempt: Attempt = { subscription: undefined, releaseAnswered: undefined, lost: new AbortController(), acquired: undefined, startWait: undefined };
+    this.attempt = attempt;
+    const call = this.pendingCall<T>(method, outcomes(attempt), signal);
+    this.start(attempt, phase === 'enqueueing');
+    return call.promise;
+  }
+
+  private pendingCall<T>(method: string, outcomes: CallOutcomes<T>, signal: AbortSignal | undefined): PendingCall<T> {
+    const call: PendingCall<T> = new PendingCall<T>(method, this.key, outcomes, signal, () => {
+      // Aborted: give the place up (unsubscribing leaves the queue, or releases a late grant).
+      if (this.call === call) void this.release();
+    });
+    this.call = call;
+    return call;
+  }
+
+  private start(attempt: Attempt, twoPhase: boolean): void {
+    const stream = this.client().acquisition(
+      this.key,
+      this.slotLimit(),
+      this.lockOptions,
+      twoPhase
+        ? {
+            enqueued: (status) => {
+              // 'acquired' is told by the `acquired` event, once the grant is confirmed and held.
+              if (status === 'queued' && this.attempt === attempt) {
+                this.phase = 'enqueued';
+                this.settleCall().queued();
+              }
+            },
+            setWaiter: (start) => (attempt.startWait = start),
+          }
+        : undefined,
+      {
+        released: (ok) => {
+          const answered = attempt.releaseAnswered;
+          attempt.releaseAnswered = undefined;
+          answered?.(ok);
+        },
+      },
+    );
+    const subscription = stream.subscribe({
+      next: (event) => {
+        if (this.attempt === attempt) this.onEvent(attempt, event);
+      },
+      error: (error: unknown) => {
+        if (this.attempt !== attempt) return;
+        const call = this.settleCall();
+        this.reset();
+        void this.closeOwnClient();
+        call.failed(error, error instanceof AcquireTimeoutError);
+      },
+      complete: () => {
+        if (this.attempt !== attempt) return;
+        // Only after `lost`: no call is pending then, but none may ever be left so.
+        const call = this.settleCall();
+        this.reset();
+        void this.closeOwnClient();
+        call.released();
+      },
+    });
+    // A stream that failed synchronously has reset this instance already.
+    if (this.attempt === attempt) attempt.subscription = subscription;
+  }
+
+  /** The pending call, taken: it is settled next (a no-op stand-in when there is none). */
+  private settleCall(): FacadeCall {
+    const call = this.call ?? NO_CALL;
+    this.call = undefined;
+    return call;
+  }
+
+  private onEvent(attempt: Attempt, event: LockEvent): void {
+    switch (event.type) {
+      case 'acquired':
+        this.phase = 'held';
+        this.current = event;
+        this.currentLease = event.leaseS;
+        attempt.acquired = event;
+        // The caller first, then the monitors of events$.
+        this.settleCall().acquired();
+        break;
+      case 'renewed':
+        this.currentLease = event.leaseS;
+        break;
+      case 'lost':
+        // No longer held, before anyone hears of it: a release() called from a lost$ handler
+        // must not wait for a release answer that a lost lease never gets.
+        this.phase = 'idle';
+        this.current = undefined;
+        this.currentLease = null;
+        attempt.lost.abort(new LeaseLostError(`key "${this.key}": the lease was lost (${event.reason})`, { key: this.key, reason: event.reason, cause: event.error }));
+        break;
+      case 'queued':
+        break;
+    }
+    this.eventsSubject.next(event);
   }
 
   private reset(): void {
     this.phase = 'idle';
+    this.attempt = undefined;
+    this.call = undefined;
     this.current = undefined;
     this.currentLease = null;
-    this.startWait = undefined;
-    this.subscription = undefined;
-    this.waitHooks = undefined;
   }
 
-  private refuseUnlessIdle<T>(method: string): Promise<T> | undefined {
+  /** The refusal of a call that cannot start: already aborted (nothing sent), or not idle. */
+  private refuse(method: string, signal: AbortSignal | undefined): Promise<never> | undefined {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.phase === 'idle') return undefined;
     return Promise.reject(new InvalidStateError(`key "${this.key}": ${method} called while ${this.phase}; release() first (an instance holds one lease at a time)`, this.key));
   }
 
-  private client(): LockClient {
+  private client(): DflockdClient {
     if (this.sharedClient !== undefined) return this.sharedClient;
     this.ownClient ??= new DflockdClient(this.clientOptions);
     return this.ownClient;
@@ -287,24 +329,8 @@ export class DistributedLock implements AsyncDisposable {
 
   private async closeOwnClient(): Promise<void> {
     const own = this.ownClient;
-    if (own === undefined || this.subscription !== undefined) return;
+    if (own === undefined || this.attempt !== undefined) return;
     this.ownClient = undefined;
     await own.close();
-  }
-}
-
-/**
- * A counting semaphore with the same API as {@link DistributedLock}: up to `limit` holders at once.
- *
- * @example
- * ```ts
- * const sem = new DistributedSemaphore('pool', 3, { acquireTimeoutS: 10 });
- * await sem.withLock(async () => { … });
- * ```
- */
-export class DistributedSemaphore extends DistributedLock {
-  /** @throws InvalidArgumentError naming the bad argument. */
-  constructor(key: string, limit: number, options: DistributedLockOptions = {}) {
-    super(key, options, checkInteger(limit, 'limit', 1));
   }
 }

@@ -108,8 +108,8 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
    * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
    * `work` is never masked by a release error.
    */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
-    return runWithLock(this.lock(key, options), work);
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
+    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
   }
 
   /** A typed snapshot of the server's stats (`GET /v1/stats`), one emission. */
@@ -185,9 +185,10 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
     limit: number | undefined,
     options: LockOptions | ResolvedLockOptions | undefined,
     twoPhase?: TwoPhaseControl,
-    released?: (ok: boolean, error?: DflockdError) => void,
+    observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
+      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       if (this.closing !== undefined) {
         subscriber.error(new ConnectionError(`key "${String(key)}": the client is closed; create a new DflockdHttpClient`, { key: String(key), server: this.transport.server }));
         return undefined;

@@ -24,8 +24,12 @@ describe('examples against a plain server', () => {
 
   test.each([
     ['demo', /acquired[\s\S]*queued[\s\S]*renewed[\s\S]*confirmed release[\s\S]*finished/],
-    ['quick-start-rx', /acquired my-key[\s\S]*built under [0-9a-f]{32}/],
-    ['quick-start-promise', /holding [0-9a-f]{32} for 33 s; aborted\? false[\s\S]*[0-9a-f]{32} 33/],
+    ['quick-start-rx', /^acquired reports\nbuilt under [0-9a-f]{32}\n$/],
+    ['quick-start-promise', /^holding [0-9a-f]{32} for 33 s; aborted\? false\nwithLock returned 32\n[0-9a-f]{32} 33\n$/],
+    ['cancel', /^gave up: TimeoutError\nreleased while waiting: false → acquire\(\) resolved false\n$/],
+    ['low-level', /^l granted [0-9a-f]{32}\nr answered ok\n$/],
+    ['recipes', /^job done\none lease for both: true\nworker released on shutdown\n$/],
+    ['testing', /^through the proxy: true\nreleased: true\npartitioned: TimeoutError\n$/],
     ['manual', /critical section with token [0-9a-f]{32}\s+released: true/],
     ['two-phase', /queue position taken: acquired\s+critical section with token [0-9a-f]{32}/],
     ['semaphore', /(worker \d holds a slot[\s\S]*){4}semaphore acquired/],

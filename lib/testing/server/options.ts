@@ -70,6 +70,17 @@ export interface DflockdTestServerOptions {
    * `error_lease_expired`. @default true in `'1.10'`, false in `'2.1'`
    */
   staleTokenOnWait?: boolean;
+  /**
+   * Port of the HTTP API (dflockd 2.x, PROTOCOL.md Part 3); `0` binds any free
+   * port (read it back from `httpPort` after `start()`). Absent: no HTTP listener.
+   */
+  httpPort?: number;
+  /** Bind address of the HTTP listener. @default the value of `host` */
+  httpHost?: string;
+  /** Origins allowed to call the HTTP API from a browser, or `'*'`. Absent or empty: CORS off. */
+  httpCorsAllowedOrigins?: readonly string[] | '*';
+  /** Seconds an HTTP session may go unseen; it is reaped after twice this. @default 20 */
+  httpSessionIdleTimeout?: number;
 }
 
 /** Options after defaults and validation; times converted to milliseconds where the server needs them. */
@@ -93,6 +104,12 @@ export interface ResolvedServerOptions {
   readonly compat: CompatMode;
   /** Undefined: the mode's own rule. */
   readonly staleTokenOnWait: boolean | undefined;
+  /** Undefined when there is no HTTP listener. */
+  readonly httpPort: number | undefined;
+  readonly httpHost: string;
+  /** Empty when CORS is off. */
+  readonly httpCorsAllowedOrigins: readonly string[] | '*';
+  readonly httpSessionIdleTimeout: number;
 }
 
 /** dflockd v1.10 defaults, frozen so no caller can change them for everyone. */
@@ -111,6 +128,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   shutdownTimeout: 30,
   autoReleaseOnDisconnect: true,
   compat: '2.1' as CompatMode,
+  httpSessionIdleTimeout: 20,
 });
 
 // dflockd multiplies seconds by 1e9 into an int64; beyond this the value wraps.
@@ -147,6 +165,14 @@ function optionalString(name: string, value: string | undefined): string | undef
   return value;
 }
 
+function corsOrigins(value: readonly string[] | '*' | undefined): readonly string[] | '*' {
+  if (value === undefined || value === '*') return value ?? Object.freeze([]);
+  if (!Array.isArray(value) || !value.every((o) => typeof o === 'string' && o !== '' && !/[\s,]/.test(o))) {
+    throw new TypeError("DflockdTestServer: option httpCorsAllowedOrigins must be '*' or an array of origins (non-empty strings without spaces or commas)");
+  }
+  return Object.freeze([...value]);
+}
+
 /**
  * Applies defaults and validates every option, throwing an error that names the
  * offending option (the same rules dflockd's `config.validate` enforces).
@@ -181,6 +207,16 @@ export function resolveServerOptions(options: DflockdTestServerOptions = {}): Re
   if (stale !== undefined && typeof stale !== 'boolean') {
     throw new TypeError('DflockdTestServer: option staleTokenOnWait must be a boolean');
   }
+  // dflockd binds the HTTP API where the TCP listener is unless told otherwise.
+  const httpHost = options.httpHost ?? host;
+  if (typeof httpHost !== 'string' || httpHost === '') {
+    throw new TypeError(`DflockdTestServer: option httpHost must be a non-empty string (got ${String(httpHost)})`);
+  }
+  const httpPort = options.httpPort === undefined ? undefined : count('httpPort', options.httpPort, 0, 'nonNegative', 65_535);
+  // The HTTP API exists only in dflockd 2.x.
+  if (httpPort !== undefined && compat === '1.10') {
+    throw new RangeError("DflockdTestServer: option httpPort needs compat '2.1' (dflockd 1.10 has no HTTP API)");
+  }
   return Object.freeze({
     port: count('port', options.port, SERVER_DEFAULTS.port, 'nonNegative', 65_535),
     host,
@@ -200,5 +236,9 @@ export function resolveServerOptions(options: DflockdTestServerOptions = {}): Re
     autoReleaseOnDisconnect: autoRelease,
     compat,
     staleTokenOnWait: stale,
+    httpPort,
+    httpHost,
+    httpCorsAllowedOrigins: corsOrigins(options.httpCorsAllowedOrigins),
+    httpSessionIdleTimeout: seconds('httpSessionIdleTimeout', options.httpSessionIdleTimeout, SERVER_DEFAULTS.httpSessionIdleTimeout, 'positive'),
   });
 }

@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import { type CompatMode, type CompatRules, compatRules } from './compat.js';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { durationSeconds, optionSecondsToDuration } from './go-text.js';
+import { HttpFrontEnd } from './http/http-front-end.js';
 import { LockCore } from './lock-core.js';
 import { type DflockdTestServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { RequestParser } from './request-parser.js';
@@ -58,6 +59,10 @@ const noop = (): void => undefined;
  * burst of connects can overshoot, wrapping seconds. Options also accept
  * fractional seconds.
  *
+ * With `httpPort` (`'2.1'` only) it also serves dflockd 2.x's HTTP API
+ * (PROTOCOL.md Part 3) on the same lock core: HTTP sessions hold and wait like
+ * TCP connections, under the same rules and with tokens from the same fence sequence.
+ *
  * Introspection for tests: {@link port}, {@link address}, {@link connectionCount},
  * {@link blockedCount} and {@link stats} read the live state without a connection.
  *
@@ -91,6 +96,7 @@ export class DflockdTestServer {
   private forceClose: (() => void) | undefined;
   private forceRequested = false;
   private onConnectionsGone: (() => void) | undefined;
+  private http: HttpFrontEnd | undefined;
 
   /** Validates the options (throws a RangeError/TypeError naming the bad one); nothing is bound yet. */
   constructor(options: DflockdTestServerOptions = {}) {
@@ -110,6 +116,24 @@ export class DflockdTestServer {
   /** The bound port once started (the configured one before). */
   get port(): number {
     return this.boundPort || this.options.port;
+  }
+
+  /** The bound port of the HTTP API once started; `undefined` when it is not configured. */
+  get httpPort(): number | undefined {
+    return this.http?.port || this.options.httpPort;
+  }
+
+  /** `http://host:port` of the HTTP API (`https` with TLS; IPv6 hosts in brackets), or `undefined` without one. */
+  get httpUrl(): string | undefined {
+    const port = this.httpPort;
+    if (port === undefined) return undefined;
+    const host = this.options.httpHost;
+    return `${this.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Open HTTP sessions (0 without an HTTP listener). */
+  get httpSessionCount(): number {
+    return this.http?.sessionCount ?? 0;
   }
 
   /** The bind host. */
@@ -176,9 +200,11 @@ export class DflockdTestServer {
 
   private async bind(): Promise<number> {
     try {
+      let pem: { cert: Buffer; key: Buffer } | undefined;
       if (this.options.tlsCert !== undefined && this.options.tlsKey !== undefined) {
         const [cert, key] = await Promise.all([fs.readFile(this.options.tlsCert), fs.readFile(this.options.tlsKey)]);
         this.secureContext = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+        pem = { cert, key };
       }
       // Fresh state, ids from 1 and fences seeded from the clock: as a restarted dflockd.
       const core = new LockCore(this.options, this.rules, this.parser, this.defaultLeaseSec, () => this.connections.size);
@@ -203,6 +229,7 @@ export class DflockdTestServer {
       listener.on('error', noop);
       this.listener = listener;
       this.boundPort = (listener.address() as net.AddressInfo).port;
+      if (this.options.httpPort !== undefined) await this.bindHttp(core, pem);
       this.timers = [
         every(this.options.leaseSweepInterval * 1000, () => core.table.sweep()),
         every(this.options.gcInterval * 1000, () => core.table.collectGarbage()),
@@ -210,9 +237,29 @@ export class DflockdTestServer {
       this.phase = 'running';
       return this.boundPort;
     } catch (err) {
+      // An HTTP port already in use must not leave the TCP listener bound.
+      this.listener?.close();
+      this.listener = undefined;
+      this.http = undefined;
+      this.lockCore = undefined;
       this.phase = 'idle';
       throw err;
     }
+  }
+
+  private async bindHttp(core: LockCore, pem: { cert: Buffer; key: Buffer } | undefined): Promise<void> {
+    const o = this.options;
+    const http = new HttpFrontEnd({
+      tls: pem,
+      host: o.httpHost,
+      port: o.httpPort!,
+      corsAllowedOrigins: o.httpCorsAllowedOrigins,
+      sessionIdleTimeoutS: o.httpSessionIdleTimeout,
+      authToken: this.authToken,
+      core,
+    });
+    await http.start();
+    this.http = http;
   }
 
   /**
@@ -245,6 +292,7 @@ export class DflockdTestServer {
     const listenerClosed = new Promise<void>((resolve) => this.listener!.close(() => resolve()));
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
+    // Also what the HTTP front-end reads as draining (`/ready`, lock calls).
     this.lockCore!.handlers.beginShutdown();
     // Let the `error` replies of the cancelled requests be written first.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -261,8 +309,9 @@ export class DflockdTestServer {
       this.onConnectionsGone = undefined;
     }
     for (const conn of [...this.connections]) conn.close();
-    await Promise.all([listenerClosed, this.socketsClosed()]);
+    await Promise.all([listenerClosed, this.socketsClosed(), this.http?.stop()]);
     this.listener = undefined;
+    this.http = undefined;
   }
 
   private socketsClosed(): Promise<void> {
@@ -305,6 +354,7 @@ export class DflockdTestServer {
   private connectionEnded(conn: ServerConnection): void {
     this.connections.delete(conn);
     this.lockCore!.ownerEnded(conn.id);
-    if (this.connectionCount === 0) this.onConnectionsGone?.();
+    // A graceful stop waits for TCP clients only; HTTP sessions end when the HTTP listener stops.
+    if (this.connections.size === 0) this.onConnectionsGone?.();
   }
 }

@@ -26,9 +26,15 @@ export interface TokenSourceOptions {
   readonly seed?: bigint;
 }
 
-/** The wall clock in nanoseconds: ms from `Date.now()`, the sub-ms part from the monotonic clock. */
+// The wall clock read once, then advanced by the monotonic clock: nanosecond
+// resolution that never goes backwards (adding the monotonic clock's sub-ms part
+// to Date.now() could, when that part wraps inside one millisecond).
+const WALL_ORIGIN_NS = BigInt(Date.now()) * 1_000_000n;
+const MONO_ORIGIN_NS = process.hrtime.bigint();
+
+/** The wall clock in nanoseconds (as at load time, advanced monotonically since): never decreases. */
 export function wallClockNanos(): bigint {
-  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  return WALL_ORIGIN_NS + (process.hrtime.bigint() - MONO_ORIGIN_NS);
 }
 
 /** Hands out unguessable tokens from a refillable pool of random bytes. */

@@ -22,6 +22,10 @@ describe('DflockdTestServer options', () => {
       autoReleaseOnDisconnect: true,
       compat: '2.1',
       staleTokenOnWait: undefined,
+      httpPort: undefined,
+      httpHost: '127.0.0.1',
+      httpCorsAllowedOrigins: [],
+      httpSessionIdleTimeout: 20,
     });
     expect(Object.isFrozen(SERVER_DEFAULTS)).toBe(true);
   });

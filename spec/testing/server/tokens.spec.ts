@@ -36,6 +36,17 @@ describe('TokenSource', () => {
     expect(first).toBeLessThanOrEqual(after);
     expect(Number(first / 1_000_000n)).toBeLessThanOrEqual(Date.now());
   });
+
+  test('the wall clock in nanoseconds never goes backwards, not even inside one millisecond', () => {
+    let last = wallClockNanos();
+    // Enough calls to cross many millisecond boundaries (where a sub-ms part can wrap).
+    for (let i = 0; i < 200_000; i++) {
+      const now = wallClockNanos();
+      expect(now >= last).toBe(true);
+      last = now;
+    }
+    expect(Math.abs(Number(last / 1_000_000n) - Date.now())).toBeLessThan(1000);
+  });
 });
 
 describe('compat rules', () => {
