@@ -13,8 +13,7 @@
  */
 import { Injectable, InjectionToken, inject, type OnDestroy } from '@angular/core';
 import type { Observable } from 'rxjs';
-import type { LockEvent, LockOptions, WithLockWork } from 'dflockd-rx';
-import { DflockdHttpClient } from 'dflockd-rx/http';
+import { DflockdHttpClient, type LockEvent, type LockOptions, type WithLockWork } from 'dflockd-rx/http';
 
 /** The options of the application's `DflockdHttpClient` (at least the server's HTTP `url`). */
 export type DflockdHttpOptions = ConstructorParameters<typeof DflockdHttpClient>[0];

@@ -141,6 +141,9 @@ export function recordPage(page: Page): PageLog {
   const lines: string[] = [];
   page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) lines.push(`response: ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
   page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
   return { lines };
 }
