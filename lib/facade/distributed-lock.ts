@@ -1,5 +1,6 @@
 import { Observable, Subject, filter } from 'rxjs';
 import { DflockdClient } from '../client.js';
+import type { LockClient } from '../lock-client.js';
 import { AcquireTimeoutError, InvalidStateError, LeaseLostError, NotEnqueuedError } from '../errors.js';
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
 import { ClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';

@@ -105,8 +105,9 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
   }
 
   /**
-   * Acquires `key`, runs `work`, releases. `signal` aborts when the lease is lost; an error from
-   * `work` is never masked by a release error.
+   * Acquires `key`, runs `work`, releases, exactly as `DflockdClient.withLock`: settles like
+   * `lastValueFrom(from(result), { defaultValue: undefined })`; the work's `signal` aborts when the
+   * lease is lost or `options.signal` aborts; an error from `work` is never masked by a release error.
    */
   withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
     return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
@@ -202,6 +203,7 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
         subscriber.error(error);
         return undefined;
       }
+      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.sessions, contended: this.contended, ownReleases: this.ownReleases, twoPhase, released });
     });
   }

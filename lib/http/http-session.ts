@@ -170,7 +170,8 @@ export class HttpSession {
       if (this.current === call) {
         this.current = undefined;
         this.answered(call, error, answer);
-        if (this.endError === undefined) this.next();
+        // The callback may have queued (and so started) the next call itself.
+        if (this.endError === undefined && this.current === undefined) this.next();
       }
     });
   }
