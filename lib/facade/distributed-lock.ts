@@ -38,7 +38,7 @@ export class DistributedLock implements AsyncDisposable {
   /** The key this lock is for. */
   readonly key: string;
   private readonly lockOptions: ResolvedLockOptions;
-  private readonly sharedClient: DflockdClient | undefined;
+  private readonly sharedClient: LockClient | undefined;
   private readonly clientOptions: ClientOptions;
   private ownClient: DflockdClient | undefined;
   private phase: Phase = 'idle';
@@ -322,7 +322,7 @@ export class DistributedLock implements AsyncDisposable {
     return Promise.reject(new InvalidStateError(`key "${this.key}": ${method} called while ${this.phase}; release() first (an instance holds one lease at a time)`, this.key));
   }
 
-  private client(): DflockdClient {
+  private client(): LockClient {
     if (this.sharedClient !== undefined) return this.sharedClient;
     this.ownClient ??= new DflockdClient(this.clientOptions);
     return this.ownClient;

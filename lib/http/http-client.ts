@@ -189,7 +189,6 @@ export class DflockdHttpClient implements AsyncDisposable, LockClient {
     observer?: { released(ok: boolean, error?: DflockdError): void },
   ): Observable<LockEvent> {
     return new Observable<LockEvent>((subscriber) => {
-      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
       if (this.closing !== undefined) {
         subscriber.error(new ConnectionError(`key "${String(key)}": the client is closed; create a new DflockdHttpClient`, { key: String(key), server: this.transport.server }));
         return undefined;
