@@ -36,11 +36,11 @@ export const BROWSER_WAIT_MS = 15_000;
  * removes it on `close()`, so no profile is shared between runs. A missing binary fails the spec
  * (never skips it) with the command that installs it.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`chromium is not installed at ${CHROMIUM}: the browser specs need it. Install Debian's package with: apt-get update && apt-get install -y chromium (.ci/run does this when it is missing)`);
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`chromium is not installed at ${executablePath}: the browser specs need it. Install Debian's package with: apt-get update && apt-get install -y chromium (.ci/run does this when it is missing)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: BROWSER_WAIT_MS * 2 });
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: BROWSER_WAIT_MS * 2 });
 }
 
 /**
@@ -99,6 +99,11 @@ export interface Asset {
 export async function servePage(assets: Record<string, Asset>): Promise<PageServer> {
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://page.invalid').pathname;
+    // Browsers ask for an icon on their own; no icon is no error.
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const asset = assets[pathname];
     if (req.method !== 'GET' || !asset) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');

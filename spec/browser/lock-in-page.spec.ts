@@ -1,7 +1,7 @@
 // A real browser takes a lock: chromium loads examples/browser (bundled by esbuild, served from
 // its own origin) and the page's DflockdHttpClient talks to the test server's HTTP API on another
 // origin through CORS, sharing the lock table with a TCP client in this spec.
-import { exampleAssets, waitForState } from './harness.js';
+import { exampleAssets, launchChromium, waitForState } from './harness.js';
 import { holdOverTcp, statsUntil, useBrowserFixture } from './fixture.js';
 
 const fixture = useBrowserFixture(() => exampleAssets('examples/browser/index.html', 'lock-in-page.js', 'examples/browser/lock-in-page.ts'));
@@ -66,4 +66,8 @@ test('the lock server answers a page only when its origin is listed (CORS)', asy
   const unlisted = await fixture.openPage(fixture.otherOrigin + '/blank');
   expect(await unlisted.page.evaluate(read)).toBe('refused: TypeError');
   expect(new Set([fixture.pageOrigin, fixture.otherOrigin, new URL(fixture.server.httpUrl!).origin]).size).toBe(3);
+});
+
+test('without chromium the browser specs fail (never skip) and say how to install it', async () => {
+  await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(/not installed at \/nonexistent\/chromium[\s\S]*apt-get install -y chromium/);
 });
