@@ -128,6 +128,14 @@ export interface TargetCheck {
   readonly note?: string;
 }
 
+/** (f): `DflockdHttpClient` against a raw `fetch` loop, one worker, on the test server's HTTP API. */
+export interface HttpResult {
+  readonly rounds: number;
+  readonly client: ThroughputFigures;
+  readonly baseline: ThroughputFigures;
+  readonly ratios: { readonly throughput: number; readonly p50: number; readonly p99: number };
+}
+
 /** Everything one run measured. */
 export interface BenchReport {
   readonly version: 1;
@@ -151,6 +159,7 @@ export interface BenchReport {
     readonly b?: HandoffResult;
     readonly c?: readonly ScaleResult[];
     readonly d?: readonly ThroughputResult[];
+    readonly f?: HttpResult;
   };
   readonly serverComparison?: ServerComparison;
   readonly targets: readonly TargetCheck[];
@@ -180,6 +189,7 @@ export function checkTargets(scenarios: BenchReport['scenarios']): TargetCheck[]
     check(`c.N${r.leases}.cpu`, `(c) N=${r.leases} steady renew CPU, % of a core`, r.steadyCpuPercent, '<=', 5, thirty && !r.includesServer, !thirty ? 'target is for 30 s leases' : r.includesServer ? 'server in this process' : undefined);
   }
   for (const r of scenarios.d ?? []) check(`d.W${r.workers}.throughput`, `(d) W=${r.workers} TLS throughput ÷ baseline`, r.ratios.throughput, '>=', 0.8);
+  if (scenarios.f) check('f.throughput', '(f) HTTP client throughput ÷ raw fetch loop', scenarios.f.ratios.throughput, '>=', 0.9);
   return checks;
 }
 
@@ -236,6 +246,13 @@ export function formatReport(report: BenchReport): string {
     if (b.client.errors + b.baseline.errors + b.enqueueWait.errors > 0) rows.push(['', 'errors', int(b.client.errors), `${int(b.baseline.errors)} (e+w ${int(b.enqueueWait.errors)})`, '', '']);
   }
   throughputRows(report.scenarios.d);
+  const f = report.scenarios.f;
+  if (f) {
+    rows.push([`(f) HTTP W=1×${f.rounds}`, 'throughput', `${int(f.client.opsPerS)}/s`, `${int(f.baseline.opsPerS)}/s`, times(f.ratios.throughput), verdict(byId.get('f.throughput'))]);
+    rows.push(['', 'p50 cycle', ms(f.client.p50Ms), ms(f.baseline.p50Ms), times(f.ratios.p50), '']);
+    rows.push(['', 'p99 cycle', ms(f.client.p99Ms), ms(f.baseline.p99Ms), times(f.ratios.p99), '']);
+    if (f.client.errors + f.baseline.errors > 0) rows.push(['', 'errors', int(f.client.errors), int(f.baseline.errors), '', '']);
+  }
   if (rows.length > 1) out.push(table(rows, new Set([2, 3, 4])));
 
   const scale = report.scenarios.c ?? [];
