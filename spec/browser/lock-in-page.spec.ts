@@ -34,6 +34,8 @@ test('the page is queued behind a TCP holder, acquires when it releases, and its
 
   await page.locator('#close').click();
   await waitForState(page, '#state', 'closed', log);
+  // close() deleted the page's sessions: nothing is left for the server to reap.
+  expect(fixture.server.httpSessionCount).toBe(0);
   expect(log.lines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
 });
 
