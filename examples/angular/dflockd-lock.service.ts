@@ -13,13 +13,10 @@
  */
 import { Injectable, InjectionToken, inject, type OnDestroy } from '@angular/core';
 import type { Observable } from 'rxjs';
-import { DflockdHttpClient, type LockEvent, type LockOptions, type WithLockWork } from 'dflockd-rx/http';
+import { DflockdHttpClient, type HttpClientOptions, type LockEvent, type LockOptions, type WithLockWork } from 'dflockd-rx/http';
 
-/** The options of the application's `DflockdHttpClient` (at least the server's HTTP `url`). */
-export type DflockdHttpOptions = ConstructorParameters<typeof DflockdHttpClient>[0];
-
-/** Where the service finds its client options. */
-export const DFLOCKD_HTTP = new InjectionToken<DflockdHttpOptions>('DFLOCKD_HTTP');
+/** The options of the application's `DflockdHttpClient`: at least the server's HTTP `url`. */
+export const DFLOCKD_HTTP = new InjectionToken<HttpClientOptions>('DFLOCKD_HTTP');
 
 @Injectable({ providedIn: 'root' })
 export class DflockdLockService implements OnDestroy {
@@ -35,8 +32,11 @@ export class DflockdLockService implements OnDestroy {
     return this.client.lock(key, options);
   }
 
-  /** Runs `work` while holding `key` and releases when it settles; `signal` aborts if the lease is lost. */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions): Promise<T> {
+  /**
+   * Runs `work` while holding `key` and releases when it settles; the work's `signal` aborts if
+   * the lease is lost, and `options.signal` gives the acquisition up while it waits.
+   */
+  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
     return this.client.withLock(key, work, options);
   }
 
