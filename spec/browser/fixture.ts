@@ -1,10 +1,10 @@
 // One lock server (TCP + HTTP), one TCP client, one page server and one chromium per spec file,
 // all closed in afterAll whatever failed. The page's origin is the only CORS origin the lock
 // server allows, and it differs from the lock server's own (another port).
-import { firstValueFrom, filter, ReplaySubject, type Subscription } from 'rxjs';
+import { firstValueFrom, filter, ReplaySubject, timeout, type Subscription } from 'rxjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DflockdClient, type LockEvent, type LockStats } from '../../lib/index.js';
-import { DflockdTestServer } from '../../lib/testing/index.js';
+import { DflockdTestServer, type DflockdTestServerOptions } from '../../lib/testing/index.js';
 import { BROWSER_WAIT_MS, launchChromium, recordPage, servePage, type Asset, type PageLog, type PageServer } from './harness.js';
 
 /** What a spec file gets from {@link useBrowserFixture}. */
@@ -25,7 +25,7 @@ export interface BrowserFixture {
 const BLANK: Asset = { type: 'text/html; charset=utf-8', body: '<!doctype html><title>blank</title>' };
 
 /** Starts everything in beforeAll (bounded), stops everything in afterAll. */
-export function useBrowserFixture(assets: () => Promise<Record<string, Asset>>): BrowserFixture {
+export function useBrowserFixture(assets: () => Promise<Record<string, Asset>>, serverOptions: DflockdTestServerOptions = {}): BrowserFixture {
   let server: DflockdTestServer | undefined;
   let tcp: DflockdClient | undefined;
   let pages: PageServer | undefined;
@@ -36,7 +36,7 @@ export function useBrowserFixture(assets: () => Promise<Record<string, Asset>>):
   beforeAll(async () => {
     pages = await servePage({ ...(await assets()), '/blank': BLANK });
     other = await servePage({ '/blank': BLANK });
-    server = new DflockdTestServer({ port: 0, host: '127.0.0.1', httpPort: 0, httpCorsAllowedOrigins: [pages.origin] });
+    server = new DflockdTestServer({ ...serverOptions, port: 0, host: '127.0.0.1', httpPort: 0, httpCorsAllowedOrigins: [pages.origin] });
     await server.start();
     tcp = new DflockdClient({ servers: [['127.0.0.1', server.port]] });
     browser = await launchChromium();
@@ -87,16 +87,31 @@ export function useBrowserFixture(assets: () => Promise<Record<string, Asset>>):
   };
 }
 
+/** Fails the stream with a message naming `what` when nothing arrives within `BROWSER_WAIT_MS`. */
+function within<T>(what: string) {
+  return timeout<T, never>({
+    first: BROWSER_WAIT_MS,
+    with: () => {
+      throw new Error(`${what} did not arrive within ${BROWSER_WAIT_MS} ms`);
+    },
+  });
+}
+
 /** A TCP holder of `key`: resolves once acquired; `release()` unsubscribes and waits for the server's confirmation. */
 export async function holdOverTcp(tcp: DflockdClient, key: string): Promise<{ release(): Promise<void> }> {
   const events = new ReplaySubject<LockEvent>();
   const subscription: Subscription = tcp.lock(key, { acquireTimeoutS: 5 }).subscribe(events);
-  await firstValueFrom(events.pipe(filter((e) => e.type === 'acquired')));
+  await firstValueFrom(events.pipe(filter((e) => e.type === 'acquired'), within(`the TCP client's acquisition of ${key}`)));
   return {
     async release() {
-      const confirmed = firstValueFrom(tcp.events$.pipe(filter((e) => e.type === 'released' && e.key === key)));
+      const answered = firstValueFrom(
+        tcp.events$.pipe(
+          filter((e) => (e.type === 'released' || e.type === 'release-failed') && e.key === key),
+          within(`the answer to the TCP release of ${key}`),
+        ),
+      );
       subscription.unsubscribe();
-      await confirmed;
+      expect((await answered).type).toBe('released');
     },
   };
 }
@@ -106,13 +121,23 @@ export async function holdOverTcp(tcp: DflockdClient, key: string): Promise<{ re
  * in all): for changes the server makes on its own with no event to await, such as dropping a
  * waiter whose long poll was aborted.
  */
-export async function statsUntil(fixture: BrowserFixture, key: string, ok: (l: LockStats | undefined) => boolean, what: string, tries = 150): Promise<LockStats | undefined> {
+export async function statsUntil(fixture: BrowserFixture, key: string, ok: (l: LockStats | undefined) => boolean, what: string, tries = 300): Promise<LockStats | undefined> {
   const end = Date.now() + BROWSER_WAIT_MS;
   let last: LockStats | undefined;
   for (let i = 0; i < tries && Date.now() < end; i++) {
     last = await fixture.lockStats(key);
     if (ok(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 40));
   }
   throw new Error(`the server never showed ${what} for ${key}; last stats: ${JSON.stringify(last)}`);
+}
+
+/** Checks `ok` until it holds (at most 300 times, `BROWSER_WAIT_MS` in all): for server state with no event to await. */
+export async function until(ok: () => boolean, what: string, tries = 300): Promise<void> {
+  const end = Date.now() + BROWSER_WAIT_MS;
+  for (let i = 0; i < tries && Date.now() < end; i++) {
+    if (ok()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`never saw ${what} within ${BROWSER_WAIT_MS} ms`);
 }
