@@ -19,6 +19,7 @@ export type { AcquiredEvent, LockEvent, LostEvent, LostReason, QueuedEvent, Rene
 export { DistributedLock } from './facade/distributed-lock.js';
 export { DistributedSemaphore } from './facade/distributed-semaphore.js';
 export type { AbortOptions, DistributedLockOptions, HeldLock, OwnClientLockOptions, SharedClientLockOptions } from './facade/distributed-lock.js';
+export type { LockClient } from './lock-client.js';
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';

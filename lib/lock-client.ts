@@ -8,7 +8,7 @@ import type { Observable } from 'rxjs';
 import type { DflockdError } from './errors.js';
 import type { LockEvent } from './lease/events.js';
 import type { TwoPhaseControl } from './lease/acquisition.js';
-import type { LockOptions, ResolvedLockOptions } from './options.js';
+import type { LockOptions, ResolvedLockOptions } from './lock-options.js';
 
 /** Everything a client does, as one hot stream (`client.events$`). */
 export type ClientEvent =

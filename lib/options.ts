@@ -5,6 +5,10 @@ import { checkInteger, checkPositiveSeconds, checkRatio, checkToken, describeVal
 import { monotonicScheduler } from './scheduler.js';
 import { stableHashShard } from './sharding.js';
 
+// Lock options live in a transport-free module (dflockd-rx/http uses them too); re-exported here.
+export { LOCK_DEFAULTS, resolveLockOptions } from './lock-options.js';
+export type { LockOptions, ResolvedLockOptions } from './lock-options.js';
+
 /** A server as `[host, port]`, `'host:port'` or `{ host, port }`. */
 export type ServerSpec = readonly [host: string, port: number] | string | { readonly host: string; readonly port: number };
 
@@ -74,16 +78,6 @@ export interface ClientOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-/** Options of one acquisition: `client.lock()`, `client.semaphore()`, and the facade. */
-export interface LockOptions {
-  /** Seconds to wait in the queue; `0` tries once. Integer ≥ 0. @default 10 */
-  readonly acquireTimeoutS?: number;
-  /** Lease length requested, in seconds; integer ≥ 1. @default the server's (33 on dflockd) */
-  readonly leaseTtlS?: number;
-  /** Per-lock override of the client's `renewRatio`. */
-  readonly renewRatio?: number;
-}
-
 /** The client defaults, frozen. */
 export const CLIENT_DEFAULTS = Object.freeze({
   servers: Object.freeze([Object.freeze({ host: '127.0.0.1', port: 6388 })]) as readonly ServerAddress[],
@@ -96,8 +90,6 @@ export const CLIENT_DEFAULTS = Object.freeze({
   maxSharedConnections: 16,
 });
 
-/** The acquisition defaults, frozen. */
-export const LOCK_DEFAULTS = Object.freeze({ acquireTimeoutS: 10 });
 
 /** Client options after validation, every field filled. */
 export interface ResolvedClientOptions {
@@ -113,13 +105,6 @@ export interface ResolvedClientOptions {
   readonly fencing: boolean;
   readonly maxSharedConnections: number;
   readonly scheduler: SchedulerLike;
-}
-
-/** Lock options after validation. */
-export interface ResolvedLockOptions {
-  readonly acquireTimeoutS: number;
-  readonly leaseTtlS: number | undefined;
-  readonly renewRatio: number;
 }
 
 /** Validates client options, naming the first bad one in an {@link InvalidArgumentError}. */
@@ -146,17 +131,6 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
       options.maxSharedConnections === undefined ? CLIENT_DEFAULTS.maxSharedConnections : checkInteger(options.maxSharedConnections, 'maxSharedConnections', 1),
     scheduler: options.scheduler === undefined ? monotonicScheduler : checkScheduler(options.scheduler),
   });
-}
-
-/** Validates one acquisition's options against the client's. */
-export function resolveLockOptions(options: LockOptions | undefined, client: Pick<ResolvedClientOptions, 'renewRatio'>): ResolvedLockOptions {
-  const o = options ?? {};
-  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('options', 'must be an object');
-  return {
-    acquireTimeoutS: o.acquireTimeoutS === undefined ? LOCK_DEFAULTS.acquireTimeoutS : checkInteger(o.acquireTimeoutS, 'acquireTimeoutS', 0),
-    leaseTtlS: o.leaseTtlS === undefined ? undefined : checkInteger(o.leaseTtlS, 'leaseTtlS', 1),
-    renewRatio: o.renewRatio === undefined ? client.renewRatio : checkRatio(o.renewRatio, 'renewRatio'),
-  };
 }
 
 /** Normalises the `servers` option; every entry must have a host and a port in 1…65535. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AcquireTimeoutError, AuthError, ConnectionError, DflockdError, InvalidArgumentError, LeaseLostError } from '../errors.js';
+import { AcquireTimeoutError, AuthError, ConnectionError, DflockdError, DrainingError, InvalidArgumentError, LeaseLostError } from '../errors.js';
 
 /**
  * Exit codes, by meaning.
@@ -26,6 +26,8 @@ export const EXIT = Object.freeze({
   SOFTWARE: 70,
   /** EX_TEMPFAIL: the lock (or a slot) was not acquired within `--timeout`. */
   ACQUIRE_TIMEOUT: 75,
+  /** EX_TEMPFAIL too: the server is shutting down (`error_draining`, dflockd ≥ 1.16); try again against a running one. */
+  DRAINING: 75,
   /** The lease was lost while CMD ran; CMD was sent SIGTERM (then SIGKILL). sysexits' 76 is EX_PROTOCOL, unused here. */
   LEASE_LOST: 76,
   /** EX_NOPERM: the server refused the auth token. */
@@ -42,7 +44,7 @@ const EXIT_ROWS: ReadonlyArray<readonly [code: string, meaning: string, only?: '
   ['64', 'usage error (bad flag, missing argument, invalid key)'],
   ['69', 'cannot connect, or the server refused (max locks/waiters, limit mismatch)'],
   ['70', 'internal error'],
-  ['75', 'the lock or slot was not acquired within --timeout', 'run'],
+  ['75', 'the lock or slot was not acquired within --timeout, or the server is shutting down (try again later)', 'run'],
   ['76', 'the lease was lost while CMD ran (CMD got SIGTERM, then SIGKILL)', 'run'],
   ['77', 'the server refused the auth token'],
   ['126, 127', 'CMD cannot be executed / was not found', 'run'],
@@ -74,6 +76,8 @@ export function exitHelp(command?: 'run' | 'stats'): string {
  */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof AcquireTimeoutError) return EXIT.ACQUIRE_TIMEOUT;
+  // Before ConnectionError: a connection ended by a drain is the server's temporary state.
+  if (error instanceof DrainingError) return EXIT.DRAINING;
   if (error instanceof LeaseLostError) return EXIT.LEASE_LOST;
   if (error instanceof AuthError) return EXIT.AUTH;
   if (error instanceof InvalidArgumentError) return EXIT.USAGE;

@@ -36,6 +36,7 @@ export const GLOBAL_OPTIONS = {
   tls: { type: 'boolean' },
   'tls-ca': { type: 'string' },
   'tls-insecure': { type: 'boolean' },
+  'request-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies FlagTable;
@@ -59,6 +60,8 @@ export const GLOBAL_HELP = [
   '  --tls                  connect with TLS, verifying the server certificate against the system CAs',
   '  --tls-ca FILE          verify against the CA certificate(s) in this PEM file instead (implies --tls)',
   '  --tls-insecure         do not verify the server certificate (implies --tls; for tests only)',
+  '  --request-timeout S    seconds a request may go unanswered before its connection counts as broken',
+  '                         [env DFLOCKD_REQUEST_TIMEOUT_S] (default 10)',
   '  -h, --help             show this help',
   '  --version              print the dflockd-rx version',
   'A flag beats its environment variable.',
@@ -222,6 +225,13 @@ export function clientOptionsFrom(values: GlobalValues, env: NodeJS.ProcessEnv):
     }
     if (values['tls-insecure']) tlsOptions.rejectUnauthorized = false;
     options.tls = tlsOptions;
+  }
+  const requestTimeout = values['request-timeout'] ?? nonEmpty(env['DFLOCKD_REQUEST_TIMEOUT_S']);
+  if (requestTimeout !== undefined) {
+    const flag = values['request-timeout'] !== undefined ? '--request-timeout' : 'DFLOCKD_REQUEST_TIMEOUT_S';
+    const seconds = Number(requestTimeout);
+    if (requestTimeout.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new UsageError(flag, `expected a number of seconds > 0, got ${JSON.stringify(requestTimeout)}`);
+    options.requestTimeoutS = seconds;
   }
   return options;
 }

@@ -67,6 +67,14 @@ export class DistributedLock implements AsyncDisposable {
     return this.current?.token ?? null;
   }
 
+  /**
+   * The fence of the current hold (servers ≥ 2.1, with `fencing: true` in the client options),
+   * or null when not held or without fencing: pass it to the storage you protect.
+   */
+  get fence(): bigint | null {
+    return this.current?.fence ?? null;
+  }
+
   /** The lease length of the current hold in seconds, or null when not held. */
   get lease(): number | null {
     return this.currentLease;

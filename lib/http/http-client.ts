@@ -6,7 +6,7 @@ import { ContendedKeys } from '../lease/contended-keys.js';
 import { OwnReleases } from '../lease/own-releases.js';
 import { RenewScheduler } from '../lease/renew-scheduler.js';
 import type { ClientEvent, LockClient } from '../lock-client.js';
-import { LockOptions, ResolvedLockOptions, resolveLockOptions } from '../options.js';
+import { LockOptions, ResolvedLockOptions, resolveLockOptions } from '../lock-options.js';
 import { checkInteger, checkKey } from '../protocol/validate.js';
 import { Stats, toStats } from '../protocol/stats.js';
 import { WithLockWork, runWithLock } from '../with-lock.js';

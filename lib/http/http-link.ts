@@ -29,6 +29,8 @@ export class HttpLink implements LeaseLink {
   /** The key whose enqueue answer is being handled, and whether its place was given up meanwhile. */
   private pairKey: string | undefined;
   private pairLeft = false;
+  /** Per key: this client's releases on their way, and the session calls waiting for them. */
+  private readonly releases = new Map<string, { count: number; after: Array<() => void> }>();
 
   constructor(
     /** The acquiring session. */
@@ -53,15 +55,16 @@ export class HttpLink implements LeaseLink {
 
   send(request: Request, callback: LinkCallback): number {
     const sentAt = this.scheduler.now();
-    if (byToken(request)) this.tokenCalls.byToken(request, callback);
-    else this.session.call(request, callback);
+    if (!byToken(request)) this.onSession(request, callback);
+    else if (request.name === 'release' || request.name === 'semRelease') this.release(request, callback);
+    else this.tokenCalls.byToken(request, callback);
     return sentAt;
   }
 
   /** The enqueue, then — only if it queued, and the place is still wanted — its wait. */
   sendPair(first: Request, onFirst: LinkCallback, second: Request, onSecond: LinkCallback): number {
     const sentAt = this.scheduler.now();
-    this.session.call(first, (error, reply) => {
+    this.onSession(first, (error, reply) => {
       this.pairKey = first.key;
       this.pairLeft = false;
       try {
@@ -72,6 +75,35 @@ export class HttpLink implements LeaseLink {
       if (reply?.kind === 'queued' && !this.pairLeft && this.session.open) this.session.call(second, onSecond);
     });
     return sentAt;
+  }
+
+  /**
+   * A call on the acquiring session — once this client's releases of its key are answered. They
+   * go on the other session, so nothing else orders them: a job loop re-taking its key would
+   * otherwise have its try-lock refused by its own lease and queue behind itself.
+   */
+  private onSession(request: Request, callback: LinkCallback): void {
+    const pending = this.releases.get(request.key);
+    if (pending === undefined) this.session.call(request, callback);
+    else pending.after.push(() => this.session.call(request, callback));
+  }
+
+  private release(request: Request, callback: LinkCallback): void {
+    const key = request.key;
+    let pending = this.releases.get(key);
+    if (pending === undefined) {
+      pending = { count: 0, after: [] };
+      this.releases.set(key, pending);
+    }
+    pending.count++;
+    const entry = pending;
+    this.tokenCalls.byToken(request, (error, reply) => {
+      if (--entry.count === 0 && this.releases.get(key) === entry) {
+        this.releases.delete(key);
+        for (const call of entry.after) call();
+      }
+      callback(error, reply);
+    });
   }
 
   heartbeat(): void {

@@ -11,6 +11,7 @@ import { ConnectionError, DflockdError } from '../errors.js';
 /** The part of a `fetch` response this client reads. */
 export interface HttpFetchResponse {
   readonly status: number;
+  /** The body as text (the client parses the JSON itself, so a proxy's HTML error page is reported, not thrown). */
   text(): Promise<string>;
 }
 

@@ -1,6 +1,6 @@
 import type { Observable, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { AcquireTimeoutError, ConnectionError, DflockdError, LeaseExpiredError } from '../errors.js';
-import type { ResolvedLockOptions } from '../options.js';
+import type { ResolvedLockOptions } from '../lock-options.js';
 // The key, numbers and tokens of an acquisition are checked once (by the client, the option
 // resolver and the reply parser): its requests are built without checking them again.
 import { Request, checkedAlready as wire } from '../protocol/commands.js';

@@ -1,6 +1,6 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import { ConnectionError, DflockdError } from '../errors.js';
-import type { ResolvedLockOptions } from '../options.js';
+import type { ResolvedLockOptions } from '../lock-options.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
 import { Acquisition, AcquisitionOwner, AcquisitionSettings, Granted, TwoPhaseControl } from './acquisition.js';
 import type { ContendedKeys } from './contended-keys.js';

@@ -86,6 +86,33 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     sub.unsubscribe();
   });
 
+  it('a loop re-taking its key never queues behind its own release (the try-lock follows the release)', async () => {
+    // Releases travel slowly (injected latency on their way out): nothing but the client orders them before the next try-lock.
+    const slowReleases: HttpFetch = (u, init) =>
+      u.endsWith('/release') ? new Promise<void>((r) => setTimeout(r, 40)).then(() => globalThis.fetch(u, init)) : globalThis.fetch(u, init);
+    const client = http({ fetch: slowReleases });
+    const types: string[] = [];
+    client.events$.subscribe((e) => 'key' in e && e.key === 'h-loop' && types.push(e.type));
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const sub: Subscription = client.lock('h-loop', { acquireTimeoutS: 5 }).subscribe({
+          next: (e) => {
+            if (e.type !== 'acquired') return;
+            // Released at once, and the next round subscribes in the same tick.
+            queueMicrotask(() => {
+              sub.unsubscribe();
+              resolve();
+            });
+          },
+          error: reject,
+        });
+      });
+    }
+    await eventually(() => types.filter((t) => t === 'released').length === 5, 'five releases');
+    expect(types.filter((t) => t === 'queued')).toEqual([]);
+    expect(types.filter((t) => t === 'acquired')).toHaveLength(5);
+  });
+
   it('unsubscribing while queued gives the place up (the long poll is aborted)', async () => {
     const holder = tcp();
     const held = holder.lock('h-leave').subscribe();
@@ -138,6 +165,42 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     }
     const down = http({ url: 'http://127.0.0.1:1' });
     await expect(firstValueFrom(down.lock('k'))).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('semaphore: limit holders at once, the next one queued until a slot frees', async () => {
+    const client = http();
+    const a: LockEvent[] = [];
+    const c: LockEvent[] = [];
+    const subA = client.semaphore('h-sem', 2).subscribe((e) => a.push(e));
+    const subB = client.semaphore('h-sem', 2).subscribe();
+    await eventually(async () => (await firstValueFrom(client.stats())).semaphores.find((s) => s.key === 'h-sem')?.holders === 2, 'two holders');
+    // Another client: this one's session is not blocked by the third's long poll.
+    const other = http();
+    const subC = other.semaphore('h-sem', 2, { acquireTimeoutS: 10 }).subscribe((e) => c.push(e));
+    await eventually(() => c.length > 0, 'queued');
+    expect(c.map((e) => e.type)).toEqual(['queued']);
+    subA.unsubscribe();
+    await eventually(() => c.length > 1, 'acquired');
+    expect(c.map((e) => e.type)).toEqual(['queued', 'acquired']);
+    expect(a.map((e) => e.type)).toEqual(['acquired']);
+    subB.unsubscribe();
+    subC.unsubscribe();
+  });
+
+  it('close() while queued ends the acquisition with an error and leaves the queue', async () => {
+    const holder = tcp();
+    const held = holder.lock('h-close-q').subscribe();
+    const probe = http();
+    await eventually(async () => (await lockEntry(probe, 'h-close-q')) !== undefined, 'held');
+    const client = new DflockdHttpClient({ url });
+    const events: LockEvent[] = [];
+    let failure: unknown;
+    client.lock('h-close-q', { acquireTimeoutS: 20 }).subscribe({ next: (e) => events.push(e), error: (e: unknown) => (failure = e) });
+    await eventually(() => events.length > 0, 'queued');
+    await client.close();
+    expect(failure).toBeInstanceOf(ConnectionError);
+    await eventually(async () => (await lockEntry(probe, 'h-close-q'))?.waiters === 0, 'the waiter is gone');
+    held.unsubscribe();
   });
 
   it('withLock runs the work under the lock and releases', async () => {

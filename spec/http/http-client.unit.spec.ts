@@ -85,7 +85,8 @@ describe('DflockdHttpClient on virtual time', () => {
   });
 
   it('a renewal unanswered for requestTimeoutS is aborted and the lease lost (disconnected) no later than its deadline', async () => {
-    const { client, requests, scheduler } = setup((req) => (req.path.endsWith('/renew') ? 'hang' : undefined), { requestTimeoutS: 5 });
+    // requestTimeoutS 3: the renewal (at 4–5 s, jittered) is given up at 7–8 s, before the 10 s lease's deadline.
+    const { client, requests, scheduler } = setup((req) => (req.path.endsWith('/renew') ? 'hang' : undefined), { requestTimeoutS: 3 });
     const events: LockEvent[] = [];
     const done = lastValueFrom(client.lock('k', { leaseTtlS: 10 }).pipe(toArray()));
     client.lock('k2', { leaseTtlS: 100 }).subscribe((e) => events.push(e));
@@ -99,7 +100,7 @@ describe('DflockdHttpClient on virtual time', () => {
     expect(lost).toMatchObject({ type: 'lost', reason: 'disconnected' });
     expect((lost as { error?: unknown }).error).toBeInstanceOf(ConnectionError);
     // Timing: aborted requestTimeoutS after it was sent (well inside the 10 s lease here).
-    expect(scheduler.now()).toBeGreaterThanOrEqual(renew.at + 5_000);
+    expect(scheduler.now()).toBeGreaterThanOrEqual(renew.at + 3_000);
     // The other lease is untouched by this one's trouble.
     expect(events.map((e) => e.type)).toEqual(['acquired']);
     await client.close();

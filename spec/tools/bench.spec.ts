@@ -32,13 +32,26 @@ describe('runBench (smoke)', () => {
   }, 60_000);
 
   test('every scenario is present', () => {
-    expect(Object.keys(report.scenarios).sort()).toEqual(['a', 'b', 'c', 'd', 'f']);
+    expect(Object.keys(report.scenarios).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(report.scenarios.a).toHaveLength(1);
+    expect(report.scenarios.e).toHaveLength(1);
     expect(report.scenarios.d).toHaveLength(1);
     expect(report.scenarios.c).toHaveLength(1);
     expect(report.server.kind).toContain('in-process');
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(report.failedOperations).toBe(0);
+  });
+
+  test('(e): the facade and Observable job loops ran against the raw loop, with no self-inflicted queued', () => {
+    const [e] = report.scenarios.e!;
+    expect(e!.workers).toBe(W);
+    for (const figures of [e!.facade, e!.observable, e!.baseline]) {
+      expect(figures.opsPerS).toBeGreaterThan(0);
+      expect(figures.errors).toBe(0);
+    }
+    expect(Number.isFinite(e!.ratios.facade) && Number.isFinite(e!.ratios.observable)).toBe(true);
+    expect(e!.queued).toEqual({ facade: 0, observable: 0 });
+    expect(report.targets.map((t) => t.id)).toEqual(expect.arrayContaining([`e.W${W}.facade`, `e.W${W}.observable`, `e.W${W}.queued`]));
   });
 
   test('(a) and (d): both drivers did W × R cycles in every trial, with finite ratios', () => {

@@ -10,6 +10,7 @@ import type { Subscription } from 'rxjs';
 import type { DflockdClient } from '../../lib/client.js';
 import type { LockEvent } from '../../lib/lease/events.js';
 import type { LockOptions } from '../../lib/options.js';
+import { DistributedLock } from '../../lib/facade/distributed-lock.js';
 import { LatencySample } from '../../lib/cli/bench/stats.js';
 import { HandoffDriver, HandoffTrial, ThroughputDriver, ThroughputTrial, roundLoop, runWorkers } from './trial.js';
 
@@ -44,7 +45,13 @@ class ReleaseAcks {
  * One round of "subscribe, take `acquired`, unsubscribe": calls `onAcquired` with the token and
  * returns nothing; the caller waits for the release via {@link ReleaseAcks}.
  */
-function acquireOnce(client: DflockdClient, key: string, onAcquired: (event: LockEvent & { type: 'acquired' }, release: () => void) => void, onError: () => void): void {
+function acquireOnce(
+  client: DflockdClient,
+  key: string,
+  onAcquired: (event: LockEvent & { type: 'acquired' }, release: () => void) => void,
+  onError: () => void,
+  onQueued?: () => void,
+): void {
   let subscription: Subscription | undefined;
   let releaseEarly = false;
   let held = false;
@@ -54,6 +61,7 @@ function acquireOnce(client: DflockdClient, key: string, onAcquired: (event: Loc
   };
   subscription = client.lock(key, LOCK_OPTIONS).subscribe({
     next: (event) => {
+      if (event.type === 'queued') onQueued?.();
       if (event.type !== 'acquired' || held) return;
       held = true;
       onAcquired(event, release);
@@ -138,6 +146,79 @@ export function clientHandoff(client: DflockdClient, key: string, workers: numbe
         next();
       });
       return { acquisitions, errors, elapsedMs, acquisitionsPerS: (acquisitions * 1000) / elapsedMs, handoff: sample.summary() };
+    },
+  };
+}
+
+/**
+ * (e), the job loop as users write it with Observables: worker `i` takes `keys[i]`, lets go
+ * (unsubscribes) and takes it again at once — not waiting for its release to be acknowledged.
+ * A cycle is subscribe → `acquired`. `queued()` counts the `queued` events the loop saw: with
+ * nobody else on these keys, every one would be the client queueing behind its own release.
+ */
+export function observableJobLoop(client: DflockdClient, keys: readonly string[]): ThroughputDriver & { queued(): number } {
+  let queued = 0;
+  return {
+    queued: () => queued,
+    async run(rounds: number, onOp: () => void): Promise<ThroughputTrial> {
+      const sample = new LatencySample(keys.length * rounds);
+      let errors = 0;
+      const elapsedMs = await runWorkers(keys.length, (i, done) => {
+        const key = keys[i]!;
+        let startedAt = 0;
+        const onAcquired = (_event: { token: string }, release: () => void): void => {
+          sample.record(performance.now() - startedAt);
+          release();
+          onOp();
+          next();
+        };
+        const onError = (): void => {
+          errors++;
+          onOp();
+          next();
+        };
+        const next = roundLoop(rounds, done, (): void => {
+          startedAt = performance.now();
+          acquireOnce(client, key, onAcquired, onError, () => queued++);
+        });
+        next();
+      });
+      const ops = sample.count;
+      return { ops, errors, elapsedMs, opsPerS: (ops * 1000) / elapsedMs, latency: sample.summary() };
+    },
+  };
+}
+
+/** (e), the job loop with the Promise facade: `await lock.acquire(); …; await lock.release()`, over and over. */
+export function facadeJobLoop(client: DflockdClient, keys: readonly string[]): ThroughputDriver & { queued(): number; dispose(): void } {
+  const locks = keys.map((key) => new DistributedLock(key, { client, ...LOCK_OPTIONS }));
+  let queued = 0;
+  const counters = locks.map((lock) =>
+    lock.events$.subscribe((event) => {
+      if (event.type === 'queued') queued++;
+    }),
+  );
+  return {
+    queued: () => queued,
+    dispose: () => counters.forEach((c) => c.unsubscribe()),
+    async run(rounds: number, onOp: () => void): Promise<ThroughputTrial> {
+      const sample = new LatencySample(keys.length * rounds);
+      let errors = 0;
+      const startedAt = performance.now();
+      await Promise.all(
+        locks.map(async (lock) => {
+          for (let r = 0; r < rounds; r++) {
+            const t = performance.now();
+            const ok = (await lock.acquire()) && (await lock.release());
+            if (ok) sample.record(performance.now() - t);
+            else errors++;
+            onOp();
+          }
+        }),
+      );
+      const elapsedMs = performance.now() - startedAt;
+      const ops = sample.count;
+      return { ops, errors, elapsedMs, opsPerS: (ops * 1000) / elapsedMs, latency: sample.summary() };
     },
   };
 }

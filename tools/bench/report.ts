@@ -30,6 +30,21 @@ export interface ThroughputResult {
   readonly trials: { readonly client: readonly ThroughputTrial[]; readonly baseline: readonly ThroughputTrial[] };
 }
 
+/** (e) at one worker count: the job loops of users on their own keys, against the raw loop. */
+export interface JobLoopResult {
+  readonly workers: number;
+  readonly rounds: number;
+  /** `await lock.acquire(); await lock.release()` in a loop. */
+  readonly facade: ThroughputFigures;
+  /** subscribe → `acquired` → unsubscribe → subscribe again at once. */
+  readonly observable: ThroughputFigures;
+  /** One socket per worker: `l`, then `r`, each reply awaited. */
+  readonly baseline: ThroughputFigures;
+  readonly ratios: { readonly facade: number; readonly observable: number };
+  /** `queued` events seen (no other client uses these keys: each one would be self-inflicted). */
+  readonly queued: { readonly facade: number; readonly observable: number };
+}
+
 /** Medians over the trials of one driver in (b). */
 export interface HandoffFigures {
   readonly acquisitionsPerS: number;
@@ -159,6 +174,7 @@ export interface BenchReport {
     readonly b?: HandoffResult;
     readonly c?: readonly ScaleResult[];
     readonly d?: readonly ThroughputResult[];
+    readonly e?: readonly JobLoopResult[];
     readonly f?: HttpResult;
   };
   readonly serverComparison?: ServerComparison;
@@ -189,6 +205,11 @@ export function checkTargets(scenarios: BenchReport['scenarios']): TargetCheck[]
     check(`c.N${r.leases}.cpu`, `(c) N=${r.leases} steady renew CPU, % of a core`, r.steadyCpuPercent, '<=', 5, thirty && !r.includesServer, !thirty ? 'target is for 30 s leases' : r.includesServer ? 'server in this process' : undefined);
   }
   for (const r of scenarios.d ?? []) check(`d.W${r.workers}.throughput`, `(d) W=${r.workers} TLS throughput ÷ baseline`, r.ratios.throughput, '>=', 0.8);
+  for (const r of scenarios.e ?? []) {
+    check(`e.W${r.workers}.facade`, `(e) W=${r.workers} facade job loop ÷ raw loop`, r.ratios.facade, '>=', 0.9);
+    check(`e.W${r.workers}.observable`, `(e) W=${r.workers} Observable job loop ÷ raw loop`, r.ratios.observable, '>=', 0.9);
+    check(`e.W${r.workers}.queued`, `(e) W=${r.workers} self-inflicted queued events`, r.queued.facade + r.queued.observable, '<=', 0);
+  }
   if (scenarios.f) check('f.throughput', '(f) HTTP client throughput ÷ raw fetch loop', scenarios.f.ratios.throughput, '>=', 0.9);
   return checks;
 }
@@ -246,6 +267,12 @@ export function formatReport(report: BenchReport): string {
     if (b.client.errors + b.baseline.errors + b.enqueueWait.errors > 0) rows.push(['', 'errors', int(b.client.errors), `${int(b.baseline.errors)} (e+w ${int(b.enqueueWait.errors)})`, '', '']);
   }
   throughputRows(report.scenarios.d);
+  for (const r of report.scenarios.e ?? []) {
+    rows.push([`(e) job loop W=${r.workers}×${r.rounds}`, 'facade throughput', `${int(r.facade.opsPerS)}/s`, `${int(r.baseline.opsPerS)}/s`, times(r.ratios.facade), verdict(byId.get(`e.W${r.workers}.facade`))]);
+    rows.push(['', 'Observable throughput', `${int(r.observable.opsPerS)}/s`, `${int(r.baseline.opsPerS)}/s`, times(r.ratios.observable), verdict(byId.get(`e.W${r.workers}.observable`))]);
+    rows.push(['', 'queued (facade / Obs.)', `${int(r.queued.facade)} / ${int(r.queued.observable)}`, '', '', verdict(byId.get(`e.W${r.workers}.queued`))]);
+    if (r.facade.errors + r.observable.errors + r.baseline.errors > 0) rows.push(['', 'errors', `${int(r.facade.errors)} / ${int(r.observable.errors)}`, int(r.baseline.errors), '', '']);
+  }
   const f = report.scenarios.f;
   if (f) {
     rows.push([`(f) HTTP W=1×${f.rounds}`, 'throughput', `${int(f.client.opsPerS)}/s`, `${int(f.baseline.opsPerS)}/s`, times(f.ratios.throughput), verdict(byId.get('f.throughput'))]);

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import type * as tls from 'node:tls';
 import { DflockdClient } from '../../lib/client.js';
 import type { ClientOptions } from '../../lib/options.js';
-import { clientHandoff, clientUncontended } from './client-drivers.js';
+import { clientHandoff, clientUncontended, facadeJobLoop, observableJobLoop } from './client-drivers.js';
 import { clientHttpDriver, rawHttpDriver } from './http-drivers.js';
 import { DflockdHttpClient } from '../../lib/http/index.js';
 import { DflockdTestServer } from '../../lib/testing/server/test-server.js';
@@ -19,7 +19,7 @@ import { BenchOptions, resolveBenchOptions } from './options.js';
 import { ProgressSink, silentProgress } from '../../lib/cli/bench/progress.js';
 import { rawHandoff, rawUncontended } from './raw-drivers.js';
 import { RawTarget, openRawConnections } from './raw-socket.js';
-import { BenchReport, HandoffFigures, HandoffResult, HttpResult, ScaleResult, ServerComparison, ThroughputFigures, ThroughputResult, checkTargets } from './report.js';
+import { BenchReport, HandoffFigures, HandoffResult, HttpResult, JobLoopResult, ScaleResult, ServerComparison, ThroughputFigures, ThroughputResult, checkTargets } from './report.js';
 import { collector, runScale } from './scale.js';
 import { BenchServer, externalServer, findTlsFixtures, startEmbeddedServer } from './servers.js';
 import { median, ratio } from './figures.js';
@@ -105,7 +105,7 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
 
     ctx.progress.plan(countSteps(options, want, tlsTarget !== undefined, plainServer.kind === 'external'));
 
-    const scenarios: { a?: ThroughputResult[]; b?: HandoffResult; c?: ScaleResult[]; d?: ThroughputResult[]; f?: HttpResult } = {};
+    const scenarios: { a?: ThroughputResult[]; b?: HandoffResult; c?: ScaleResult[]; d?: ThroughputResult[]; e?: JobLoopResult[]; f?: HttpResult } = {};
     // (c) runs first: it measures heap and CPU, which what (a) and (b) leave behind would skew.
     if (want.has('c')) {
       scenarios.c = [];
@@ -132,6 +132,10 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
       for (const w of options.workers) scenarios.a.push(await throughputScenario(ctx, 'a', plain, w));
     }
     if (want.has('b')) scenarios.b = await handoffScenario(ctx, plain);
+    if (want.has('e')) {
+      scenarios.e = [];
+      for (const w of options.workers) scenarios.e.push(await jobLoopScenario(ctx, plain, w));
+    }
     if (tlsTarget !== undefined) {
       scenarios.d = [];
       for (const w of options.workers) scenarios.d.push(await throughputScenario(ctx, 'd', tlsTarget, w));
@@ -146,6 +150,7 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
 
     const errors =
       [...(scenarios.a ?? []), ...(scenarios.d ?? [])].reduce((sum, r) => sum + r.client.errors + r.baseline.errors, 0) +
+      (scenarios.e ?? []).reduce((sum, r) => sum + r.facade.errors + r.observable.errors + r.baseline.errors, 0) +
       (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors + scenarios.b.enqueueWait.errors : 0) +
       (scenarios.c ?? []).reduce((sum, r) => sum + r.lost + r.errors, 0) +
       (scenarios.f ? scenarios.f.client.errors + scenarios.f.baseline.errors : 0);
@@ -215,6 +220,7 @@ function countSteps(o: BenchOptions, want: ReadonlySet<string>, tls: boolean, ex
   if (want.has('b')) steps += (perWorkload / 2) * 3; // three drivers: client, baseline, baseline e+w
   if (want.has('c')) steps += 2 * o.leases.length;
   if (want.has('d') && tls) steps += o.workers.length * perWorkload;
+  if (want.has('e')) steps += o.workers.length * (perWorkload / 2) * 3; // three drivers: facade, Observable, baseline
   if (want.has('f')) steps += perWorkload;
   return steps;
 }
@@ -322,6 +328,47 @@ async function throughputScenario(ctx: Context, scenario: 'a' | 'd', target: Tar
   } finally {
     clientDriver.dispose();
     counter.unsubscribe();
+    for (const conn of conns) conn.close();
+    await client.close();
+  }
+}
+
+/** (e): the users' job loops on one key each (facade and Observable) against the raw `l`/`r` loop. */
+async function jobLoopScenario(ctx: Context, target: Target, workers: number): Promise<JobLoopResult> {
+  const { rounds, warmupRounds } = ctx.options;
+  const keysOf = (who: string): string[] => Array.from({ length: workers }, (_, i) => `${ctx.prefix}-e-w${workers}-${who}-${i}`);
+  const client = new DflockdClient(target.client);
+  const facade = facadeJobLoop(client, keysOf('facade'));
+  const observable = observableJobLoop(client, keysOf('rx'));
+  const conns = await openRawConnections(target.raw, workers);
+  try {
+    const raw: ThroughputDriver = rawUncontended(conns, keysOf('raw'));
+    const [facadeTrials, observableTrials, rawTrials] = await interleaved<ThroughputTrial>(
+      ctx,
+      `(e) W=${workers}`,
+      (r) => workers * r,
+      [
+        ['facade', (r, onOp) => facade.run(r, onOp)],
+        ['Observable', (r, onOp) => observable.run(r, onOp)],
+        ['baseline', (r, onOp) => raw.run(r, onOp)],
+      ],
+      rounds,
+      warmupRounds,
+    );
+    const f = throughputFigures(facadeTrials!);
+    const o = throughputFigures(observableTrials!);
+    const b = throughputFigures(rawTrials!);
+    return {
+      workers,
+      rounds,
+      facade: f,
+      observable: o,
+      baseline: b,
+      ratios: { facade: ratio(f.opsPerS, b.opsPerS), observable: ratio(o.opsPerS, b.opsPerS) },
+      queued: { facade: facade.queued(), observable: observable.queued() },
+    };
+  } finally {
+    facade.dispose();
     for (const conn of conns) conn.close();
     await client.close();
   }

@@ -70,7 +70,7 @@ test('bad HTTP flags are configuration errors naming the flag', async () => {
     [['--compat', '1.10', '--http-port', '0'], /--http-port needs --compat '2\.1' \(dflockd 1\.10 has no HTTP API\)/],
   ] as const) {
     const cli = io();
-    expect(await runServerCommand([...argv], cli)).toBe(1);
+    expect(await runServerCommand([...argv], cli)).toBe(64);
     expect(cli.err.mock.calls.join('')).toMatch(message);
   }
 });
