@@ -29,6 +29,8 @@ export class HttpLink implements LeaseLink {
   /** The key whose enqueue answer is being handled, and whether its place was given up meanwhile. */
   private pairKey: string | undefined;
   private pairLeft = false;
+  /** Per key: set while this session holds a place in its queue, with the acquisitions waiting for it. */
+  private readonly placed = new Map<string, Array<() => void>>();
   /** Per key: this client's releases on their way, and the session calls waiting for them. */
   private readonly releases = new Map<string, { count: number; after: Array<() => void> }>();
 
@@ -72,7 +74,9 @@ export class HttpLink implements LeaseLink {
       } finally {
         this.pairKey = undefined;
       }
-      if (reply?.kind === 'queued' && !this.pairLeft && this.session.open) this.session.call(second, onSecond);
+      if (reply?.kind !== 'queued' || this.pairLeft) return;
+      if (this.session.open) this.onSession(second, onSecond);
+      else this.settled(first.key);
     });
     return sentAt;
   }
@@ -83,9 +87,51 @@ export class HttpLink implements LeaseLink {
    * otherwise have its try-lock refused by its own lease and queue behind itself.
    */
   private onSession(request: Request, callback: LinkCallback): void {
-    const pending = this.releases.get(request.key);
-    if (pending === undefined) this.session.call(request, callback);
-    else pending.after.push(() => this.session.call(request, callback));
+    const key = request.key;
+    const pending = request.name === 'wait' || request.name === 'semWait' ? undefined : this.releases.get(key);
+    if (pending !== undefined) {
+      pending.after.push(() => this.onSession(request, callback));
+      return;
+    }
+    switch (request.name) {
+      case 'lock':
+      case 'semLock':
+      case 'enqueue':
+      case 'semEnqueue': {
+        // A session holds one place per key in a queue (a second enqueue is `already_enqueued`):
+        // another acquisition of the key on this client starts once that place is settled.
+        const waiting = this.placed.get(key);
+        if (waiting !== undefined) {
+          waiting.push(() => this.onSession(request, callback));
+          return;
+        }
+        if (request.name === 'lock' || request.name === 'semLock') break;
+        this.placed.set(key, []);
+        this.session.call(request, (error, reply) => {
+          callback(error, reply);
+          if (reply?.kind !== 'queued') this.settled(key);
+        });
+        return;
+      }
+      case 'wait':
+      case 'semWait':
+        this.session.call(request, (error, reply) => {
+          callback(error, reply);
+          this.settled(key);
+        });
+        return;
+      default:
+        break;
+    }
+    this.session.call(request, callback);
+  }
+
+  /** This client's place in `key`'s queue is settled (granted, timed out, given up): the next acquisition of it may start. */
+  private settled(key: string): void {
+    const waiting = this.placed.get(key);
+    if (waiting === undefined) return;
+    this.placed.delete(key);
+    for (const run of waiting) run();
   }
 
   private release(request: Request, callback: LinkCallback): void {
@@ -137,8 +183,11 @@ export class HttpLink implements LeaseLink {
   leaveQueue(key: string, semaphore: boolean, _reason: string): void {
     if (!this.session.open) return;
     if (this.pairKey === key) this.pairLeft = true;
-    else if (this.session.abandon(key)) return;
-    this.session.call(wire.wait(key, 0, semaphore), (error, reply) => {
+    else if (this.session.abandon(key)) {
+      this.settled(key);
+      return;
+    }
+    this.onSession(wire.wait(key, 0, semaphore), (error, reply) => {
       if (error === undefined && reply !== undefined && (reply.kind === 'granted' || reply.kind === 'acquired')) {
         this.tokenCalls.byToken(wire.release(key, reply.token, semaphore), ignore);
       }
@@ -153,6 +202,11 @@ export class HttpLink implements LeaseLink {
     if (this.endError !== undefined) return;
     this.endError = error;
     for (const holder of this.holders.splice(0)) holder.connectionClosed(error);
+    // Calls held back for a key run now and fail at once on the ended session: none is left waiting.
+    for (const key of [...this.placed.keys()]) this.settled(key);
+    const releases = [...this.releases.values()];
+    this.releases.clear();
+    for (const entry of releases) for (const run of entry.after) run();
   }
 
   private closedError(): DflockdError {

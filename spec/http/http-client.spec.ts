@@ -113,6 +113,27 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     expect(types.filter((t) => t === 'acquired')).toHaveLength(5);
   });
 
+  it('two acquisitions of one key on one client queue in turn (a session has one place per key)', async () => {
+    const holder = tcp();
+    const held = holder.lock('h-twice').subscribe();
+    const client = http();
+    await eventually(async () => (await lockEntry(client, 'h-twice')) !== undefined, 'TCP holder');
+    const first: LockEvent[] = [];
+    const second: LockEvent[] = [];
+    const errors: unknown[] = [];
+    const subFirst = client.lock('h-twice', { acquireTimeoutS: 10 }).subscribe({ next: (e) => first.push(e), error: (e: unknown) => errors.push(e) });
+    const subSecond = client.lock('h-twice', { acquireTimeoutS: 10 }).subscribe({ next: (e) => second.push(e), error: (e: unknown) => errors.push(e) });
+    await eventually(() => first.length > 0, 'the first queued');
+    held.unsubscribe();
+    await eventually(() => first.some((e) => e.type === 'acquired') && second.length > 0, 'the first acquired, the second queued');
+    subFirst.unsubscribe();
+    await eventually(() => second.some((e) => e.type === 'acquired'), 'the second acquired');
+    expect(errors).toEqual([]);
+    expect(first.map((e) => e.type)).toEqual(['queued', 'acquired']);
+    expect(second.map((e) => e.type)).toEqual(['queued', 'acquired']);
+    subSecond.unsubscribe();
+  });
+
   it('unsubscribing while queued gives the place up (the long poll is aborted)', async () => {
     const holder = tcp();
     const held = holder.lock('h-leave').subscribe();
