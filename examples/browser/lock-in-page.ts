@@ -67,6 +67,7 @@ element<HTMLButtonElement>('#close').addEventListener('click', () => {
     (error: unknown) => show('error', `close failed: ${String(error)}`),
   );
 });
-// A closing tab waits for nothing: close() starts the session's DELETE, and should it not get out,
-// the server reaps the idle session (and with it the lock) after its idle timeout.
+// A closing tab waits for nothing: what close() sends may never leave the page (in Chromium it
+// does not), and then the server reaps the silent session, and the lock with it, after twice its
+// idle timeout. The lease outlives the tab by at most that (or by its own length, if shorter).
 addEventListener('pagehide', () => void client.close());
