@@ -32,7 +32,7 @@ describe('runBench (smoke)', () => {
   }, 60_000);
 
   test('every scenario is present', () => {
-    expect(Object.keys(report.scenarios).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(Object.keys(report.scenarios).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(report.scenarios.a).toHaveLength(1);
     expect(report.scenarios.e).toHaveLength(1);
     expect(report.scenarios.d).toHaveLength(1);
@@ -69,6 +69,19 @@ describe('runBench (smoke)', () => {
       expect(r.client.opsPerS).toBeGreaterThan(0);
       expect(r.clientConnections).toBeGreaterThan(0);
     }
+  });
+
+  test('(f): the HTTP client and the raw fetch loop both ran, medians and finite ratios, the target checked', () => {
+    const f = report.scenarios.f!;
+    expect(f.rounds).toBe(R);
+    for (const side of [f.client, f.baseline]) {
+      expect(side.errors).toBe(0);
+      expect(side.opsPerS).toBeGreaterThan(0);
+      expect(side.p50Ms).toBeGreaterThan(0);
+    }
+    for (const value of Object.values(f.ratios)) expect(Number.isFinite(value)).toBe(true);
+    expect(report.targets.find((t) => t.id === 'f.throughput')).toMatchObject({ op: '>=', limit: 0.9, value: f.ratios.throughput });
+    expect(formatReport(report)).toMatch(/\(f\) HTTP W=1×10\s+throughput/);
   });
 
   test('(b): every acquisition counted, hand-offs measured, finite ratios', () => {

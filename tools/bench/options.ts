@@ -10,11 +10,11 @@ import { parseServer } from '../../lib/options.js';
 import type { ServerAddress } from '../../lib/options.js';
 import { GLOBAL_HELP, GLOBAL_OPTIONS, UsageError, clientOptionsFrom, parseCommandLine, parseNumberFlag } from '../../lib/cli/global-options.js';
 
-/** The five scenarios of the benchmark. */
-export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';
+/** The scenarios of the benchmark ((f): the HTTP client against a raw fetch loop). */
+export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 
 /** Every scenario, in report order. */
-export const SCENARIOS: readonly ScenarioId[] = Object.freeze(['a', 'b', 'c', 'd', 'e'] as const);
+export const SCENARIOS: readonly ScenarioId[] = Object.freeze(['a', 'b', 'c', 'd', 'e', 'f'] as const);
 
 /** Where the embedded server runs when no external server is given. */
 export type EmbeddedMode = 'child' | 'in-process';
@@ -156,7 +156,7 @@ export const BENCH_HELP = [
   '  d  (a) over TLS (--tls-servers, or an embedded TLS server)',
   '',
   'Flags:',
-  '  --scenarios a,b,c,d,e    scenarios to run (default all)',
+  '  --scenarios a,b,c,d,e,f  scenarios to run (default all; f: HTTP API, in-process server)',
   '  --workers 10,50          worker counts W for (a) and (d)',
   '  --rounds N               rounds per worker per trial in (a)/(d) (default 200)',
   '  --trials N               measured trials per driver, interleaved (default 5)',

@@ -143,6 +143,14 @@ export interface TargetCheck {
   readonly note?: string;
 }
 
+/** (f): `DflockdHttpClient` against a raw `fetch` loop, one worker, on the test server's HTTP API. */
+export interface HttpResult {
+  readonly rounds: number;
+  readonly client: ThroughputFigures;
+  readonly baseline: ThroughputFigures;
+  readonly ratios: { readonly throughput: number; readonly p50: number; readonly p99: number };
+}
+
 /** Everything one run measured. */
 export interface BenchReport {
   readonly version: 1;
@@ -167,6 +175,7 @@ export interface BenchReport {
     readonly c?: readonly ScaleResult[];
     readonly d?: readonly ThroughputResult[];
     readonly e?: readonly JobLoopResult[];
+    readonly f?: HttpResult;
   };
   readonly serverComparison?: ServerComparison;
   readonly targets: readonly TargetCheck[];
@@ -201,6 +210,7 @@ export function checkTargets(scenarios: BenchReport['scenarios']): TargetCheck[]
     check(`e.W${r.workers}.observable`, `(e) W=${r.workers} Observable job loop ÷ raw loop`, r.ratios.observable, '>=', 0.9);
     check(`e.W${r.workers}.queued`, `(e) W=${r.workers} self-inflicted queued events`, r.queued.facade + r.queued.observable, '<=', 0);
   }
+  if (scenarios.f) check('f.throughput', '(f) HTTP client throughput ÷ raw fetch loop', scenarios.f.ratios.throughput, '>=', 0.9);
   return checks;
 }
 
@@ -262,6 +272,13 @@ export function formatReport(report: BenchReport): string {
     rows.push(['', 'Observable throughput', `${int(r.observable.opsPerS)}/s`, `${int(r.baseline.opsPerS)}/s`, times(r.ratios.observable), verdict(byId.get(`e.W${r.workers}.observable`))]);
     rows.push(['', 'queued (facade / Obs.)', `${int(r.queued.facade)} / ${int(r.queued.observable)}`, '', '', verdict(byId.get(`e.W${r.workers}.queued`))]);
     if (r.facade.errors + r.observable.errors + r.baseline.errors > 0) rows.push(['', 'errors', `${int(r.facade.errors)} / ${int(r.observable.errors)}`, int(r.baseline.errors), '', '']);
+  }
+  const f = report.scenarios.f;
+  if (f) {
+    rows.push([`(f) HTTP W=1×${f.rounds}`, 'throughput', `${int(f.client.opsPerS)}/s`, `${int(f.baseline.opsPerS)}/s`, times(f.ratios.throughput), verdict(byId.get('f.throughput'))]);
+    rows.push(['', 'p50 cycle', ms(f.client.p50Ms), ms(f.baseline.p50Ms), times(f.ratios.p50), '']);
+    rows.push(['', 'p99 cycle', ms(f.client.p99Ms), ms(f.baseline.p99Ms), times(f.ratios.p99), '']);
+    if (f.client.errors + f.baseline.errors > 0) rows.push(['', 'errors', int(f.client.errors), int(f.baseline.errors), '', '']);
   }
   if (rows.length > 1) out.push(table(rows, new Set([2, 3, 4])));
 

@@ -12,11 +12,14 @@ import type * as tls from 'node:tls';
 import { DflockdClient } from '../../lib/client.js';
 import type { ClientOptions } from '../../lib/options.js';
 import { clientHandoff, clientUncontended, facadeJobLoop, observableJobLoop } from './client-drivers.js';
+import { clientHttpDriver, rawHttpDriver } from './http-drivers.js';
+import { DflockdHttpClient } from '../../lib/http/index.js';
+import { DflockdTestServer } from '../../lib/testing/server/test-server.js';
 import { BenchOptions, resolveBenchOptions } from './options.js';
 import { ProgressSink, silentProgress } from '../../lib/cli/bench/progress.js';
 import { rawHandoff, rawUncontended } from './raw-drivers.js';
 import { RawTarget, openRawConnections } from './raw-socket.js';
-import { BenchReport, HandoffFigures, HandoffResult, JobLoopResult, ScaleResult, ServerComparison, ThroughputFigures, ThroughputResult, checkTargets } from './report.js';
+import { BenchReport, HandoffFigures, HandoffResult, HttpResult, JobLoopResult, ScaleResult, ServerComparison, ThroughputFigures, ThroughputResult, checkTargets } from './report.js';
 import { collector, runScale } from './scale.js';
 import { BenchServer, externalServer, findTlsFixtures, startEmbeddedServer } from './servers.js';
 import { median, ratio } from './figures.js';
@@ -102,7 +105,7 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
 
     ctx.progress.plan(countSteps(options, want, tlsTarget !== undefined, plainServer.kind === 'external'));
 
-    const scenarios: { a?: ThroughputResult[]; b?: HandoffResult; c?: ScaleResult[]; d?: ThroughputResult[]; e?: JobLoopResult[] } = {};
+    const scenarios: { a?: ThroughputResult[]; b?: HandoffResult; c?: ScaleResult[]; d?: ThroughputResult[]; e?: JobLoopResult[]; f?: HttpResult } = {};
     // (c) runs first: it measures heap and CPU, which what (a) and (b) leave behind would skew.
     if (want.has('c')) {
       scenarios.c = [];
@@ -137,6 +140,10 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
       scenarios.d = [];
       for (const w of options.workers) scenarios.d.push(await throughputScenario(ctx, 'd', tlsTarget, w));
     }
+    if (want.has('f')) {
+      scenarios.f = await httpScenario(ctx);
+      notes.push('(f) ran against an in-process test server\'s HTTP API (client, baseline and server share one event loop)');
+    }
     let serverComparison: ServerComparison | undefined;
     if (plainServer.kind === 'external' && want.has('a')) serverComparison = await compareServers(ctx, plain, target(await embed(), undefined, options.authToken));
     else if (want.has('a')) notes.push('no external server (--servers): the test server was not compared with a real one');
@@ -145,7 +152,8 @@ export async function runBench(input: BenchRunOptions = {}, hooks: BenchHooks = 
       [...(scenarios.a ?? []), ...(scenarios.d ?? [])].reduce((sum, r) => sum + r.client.errors + r.baseline.errors, 0) +
       (scenarios.e ?? []).reduce((sum, r) => sum + r.facade.errors + r.observable.errors + r.baseline.errors, 0) +
       (scenarios.b ? scenarios.b.client.errors + scenarios.b.baseline.errors + scenarios.b.enqueueWait.errors : 0) +
-      (scenarios.c ?? []).reduce((sum, r) => sum + r.lost + r.errors, 0);
+      (scenarios.c ?? []).reduce((sum, r) => sum + r.lost + r.errors, 0) +
+      (scenarios.f ? scenarios.f.client.errors + scenarios.f.baseline.errors : 0);
     if (errors > 0) notes.push(`${errors} operations failed or leases were lost during the run (see the errors and lost columns)`);
     return {
       version: 1,
@@ -213,6 +221,7 @@ function countSteps(o: BenchOptions, want: ReadonlySet<string>, tls: boolean, ex
   if (want.has('c')) steps += 2 * o.leases.length;
   if (want.has('d') && tls) steps += o.workers.length * perWorkload;
   if (want.has('e')) steps += o.workers.length * (perWorkload / 2) * 3; // three drivers: facade, Observable, baseline
+  if (want.has('f')) steps += perWorkload;
   return steps;
 }
 
@@ -242,6 +251,43 @@ function throughputFigures(trials: readonly ThroughputTrial[]): ThroughputFigure
     p99Ms: median(trials.map((t) => t.latency.p99Ms)),
     errors: trials.reduce((sum, t) => sum + t.errors, 0),
   };
+}
+
+/**
+ * (f): the HTTP client against a raw `fetch` loop, one worker each, on the HTTP API of an
+ * in-process test server of its own (the embedded child server has no HTTP listener).
+ */
+async function httpScenario(ctx: Context): Promise<HttpResult> {
+  const { rounds, warmupRounds } = ctx.options;
+  const server = new DflockdTestServer({ port: 0, host: '127.0.0.1', httpPort: 0 });
+  await server.start();
+  const url = server.httpUrl!;
+  const client = new DflockdHttpClient({ url });
+  try {
+    const raw = await rawHttpDriver(url, `${ctx.prefix}-f-raw`);
+    try {
+      const clientDriver = clientHttpDriver(client, `${ctx.prefix}-f-client`);
+      const [clientTrials, rawTrials] = await interleaved<ThroughputTrial>(
+        ctx,
+        '(f) HTTP',
+        (r) => r,
+        [
+          ['client', (r, onOp) => clientDriver.run(r, onOp)],
+          ['baseline', (r, onOp) => raw.run(r, onOp)],
+        ],
+        rounds,
+        warmupRounds,
+      );
+      const c = throughputFigures(clientTrials!);
+      const b = throughputFigures(rawTrials!);
+      return { rounds, client: c, baseline: b, ratios: { throughput: ratio(c.opsPerS, b.opsPerS), p50: ratio(c.p50Ms, b.p50Ms), p99: ratio(c.p99Ms, b.p99Ms) } };
+    } finally {
+      await raw.close();
+    }
+  } finally {
+    await client.close();
+    await server.stop();
+  }
 }
 
 async function throughputScenario(ctx: Context, scenario: 'a' | 'd', target: Target, workers: number): Promise<ThroughputResult> {
