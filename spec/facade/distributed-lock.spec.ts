@@ -99,7 +99,9 @@ describe('two-phase enqueue / wait', () => {
     await holder.acquire();
     const lock = new DistributedLock('f-2p-late', opts);
     expect(await lock.enqueue()).toBe('queued');
-    // The server drops connections silent for 1 s; the queued place must survive 2.5 s.
+    // The server drops connections silent for 1 s; the queued place must survive 2.5 s. (A fixed
+    // wait: the assertion is that nothing happens within it. The cadence of the heartbeats that
+    // keep it alive is checked on virtual time in spec/lease/virtual-time.spec.ts.)
     await new Promise((r) => setTimeout(r, 2_500));
     await holder.release();
     expect(await lock.wait(5)).toBe(true);
@@ -128,7 +130,8 @@ describe('two-phase enqueue / wait', () => {
     expect(await lock.enqueue()).toBe('queued');
     await holder.release();
     // Granted while not waiting, with a 1 s lease that runs out (and is swept) before wait().
-    await new Promise((r) => setTimeout(r, 2_600));
+    await eventually(async () => (await heldKeys()).includes('f-2p-stale'), 'the grant to the enqueued place', { timeoutMs: 2_000 });
+    await eventually(async () => !(await heldKeys()).includes('f-2p-stale'), 'the grant expired and swept', { timeoutMs: 3_000 });
     const outcome = await lock.wait(1).catch((e: unknown) => e);
     expect(outcome).toBeInstanceOf(DflockdError);
     expect(['error_lease_expired', 'error_not_enqueued']).toContain((outcome as DflockdError).code);
