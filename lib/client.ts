@@ -1,18 +1,16 @@
-import { Observable, Subject, defer, filter, merge, throwError } from 'rxjs';
+import { Observable, defer, merge, throwError } from 'rxjs';
 import { ServerPool } from './connection/pool.js';
-import { ConnectionError, DflockdError, InvalidArgumentError } from './errors.js';
-import type { LockEvent, LostEvent } from './lease/events.js';
-import { LeaseContext, LeaseRegistry, LeaseReport, TwoPhaseControl, runLease } from './lease/lease-stream.js';
+import { InvalidArgumentError } from './errors.js';
+import type { LeaseContext } from './lease/lease-stream.js';
 import { ContendedKeys } from './lease/contended-keys.js';
 import { OwnReleases } from './lease/own-releases.js';
 import { RenewScheduler } from './lease/renew-scheduler.js';
-import { ClientOptions, LockOptions, ResolvedClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from './options.js';
+import { KeyRoute, LeaseClient } from './lease-client.js';
+import { ClientOptions, ResolvedClientOptions, resolveClientOptions } from './options.js';
 import { checkInteger, checkKey } from './protocol/validate.js';
 import type { Stats } from './protocol/stats.js';
 import { pickServer } from './sharding.js';
 import { statsFrom } from './commands.js';
-import { WithLockWork, runWithLock } from './with-lock.js';
-import type { ClientEvent, LockClient } from './lock-client.js';
 
 export type { ClientEvent } from './lock-client.js';
 
@@ -37,7 +35,7 @@ const RENEW_SHARE = 0.6;
  * await client.close();
  * ```
  */
-export class DflockdClient implements AsyncDisposable, LockClient {
+export class DflockdClient extends LeaseClient {
   /** The validated options in force. */
   readonly options: ResolvedClientOptions;
   private readonly pools: ServerPool[];
@@ -45,28 +43,17 @@ export class DflockdClient implements AsyncDisposable, LockClient {
   private readonly contended: ContendedKeys[];
   /** Per server: this client's releases still on their way (a re-take follows its own release). */
   private readonly ownReleases: OwnReleases[];
-  private readonly eventsSubject = new Subject<ClientEvent>();
-  /** Releases written and not yet answered, and who waits for them all to be (close()). */
-  private releasesInFlight = 0;
-  private readonly releasesDrained: Array<() => void> = [];
-  private readonly active = new LeaseRegistry();
-  private closing: Promise<void> | undefined;
-  /** What every acquisition of this client shares. */
-  private readonly leaseContext: LeaseContext;
-
   /**
-   * Hot stream of everything: connections opened and closed, and per key acquired, renewed,
-   * lost, released, release failures.
+   * What every acquisition of this client shares.
+   * @internal
    */
-  readonly events$: Observable<ClientEvent> = this.eventsSubject.asObservable();
-
-  /** The `lost` subset of {@link events$}: every lease this client lost while it was wanted. */
-  readonly lost$: Observable<LostEvent & { readonly server: string }> = this.events$.pipe(
-    filter((e): e is LostEvent & { readonly server: string } => e.type === 'lost'),
-  );
+  protected readonly leaseContext: LeaseContext;
+  /** @internal */
+  protected readonly className = 'DflockdClient';
 
   /** @throws InvalidArgumentError naming the bad option; nothing is connected until the first subscription. */
   constructor(options: ClientOptions = {}) {
+    super();
     this.options = resolveClientOptions(options);
     const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
     const scheduler = this.options.scheduler;
@@ -108,37 +95,6 @@ export class DflockdClient implements AsyncDisposable, LockClient {
     };
   }
 
-  /**
-   * A cold Observable acquiring `key` as a lock on subscribe: `queued` (only if it had to wait),
-   * `acquired`, `renewed` …, and `lost` if the lease ends while subscribed. Unsubscribing releases.
-   * Acquire failures are errors (`AcquireTimeoutError`, `AuthError`, …), never events.
-   */
-  lock(key: string, options?: LockOptions): Observable<LockEvent> {
-    return this.acquisition(key, undefined, options);
-  }
-
-  /** As {@link lock}, for one of `limit` slots of a counting semaphore. */
-  semaphore(key: string, limit: number, options?: LockOptions): Observable<LockEvent> {
-    return this.acquisition(key, limit, options);
-  }
-
-  /**
-   * Acquires `key`, runs `work`, releases; settles like `lastValueFrom(from(result), { defaultValue: undefined })`
-   * (a Promise's value, an Observable's or array's last value, `undefined` for an empty one).
-   * The work's `signal` aborts when the lease is lost (the work then rejects with
-   * `LeaseLostError`) or when `options.signal` does; an error from `work` is never masked by a
-   * release error. Aborting `options.signal` while waiting rejects with its reason and leaves the queue.
-   * Settles once the release was answered: the key is free for the next holder by then.
-   *
-   * @example
-   * ```ts
-   * await client.withLock('orders', async (signal) => processOrders(signal));
-   * ```
-   */
-  withLock<T>(key: string, work: WithLockWork<T>, options?: LockOptions & { readonly signal?: AbortSignal }): Promise<T> {
-    return runWithLock((observer) => this.acquisition(key, undefined, options, undefined, observer), work, options?.signal);
-  }
-
   /** A typed snapshot of one server's `stats` (by index), or of every server (one emission each). */
   stats(server?: number): Observable<Stats> {
     return defer(() => {
@@ -156,104 +112,14 @@ export class DflockdClient implements AsyncDisposable, LockClient {
     return pickServer(this.options.shardingStrategy, checkKey(key), this.pools.length);
   }
 
-  /**
-   * Releases everything still held, ends every connection, and resolves when the releases
-   * were acknowledged (or their sockets are gone). Later acquisitions fail.
-   */
-  close(): Promise<void> {
-    if (this.closing === undefined) {
-      for (const lease of this.active.snapshot()) lease.shutdown();
-      // A stalled server must not make close() hang: releases get connectTimeoutS to be acknowledged.
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.options.connectTimeoutS * 1000);
-        timer.unref();
-      });
-      const drained = new Promise<void>((resolve) => (this.releasesInFlight === 0 ? resolve() : this.releasesDrained.push(resolve)));
-      this.closing = Promise.race([drained, bound]).then(() => {
-        clearTimeout(timer);
-        for (const pool of this.pools) pool.close();
-        this.eventsSubject.complete();
-      });
-    }
-    return this.closing;
+  /** @internal */
+  protected route(key: string): KeyRoute {
+    const server = pickServer(this.options.shardingStrategy, key, this.pools.length);
+    return { target: this.pools[server]!, contended: this.contended[server]!, ownReleases: this.ownReleases[server]! };
   }
 
-  /** Same as {@link close}, for `await using client = new DflockdClient()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  /**
-   * The acquisition behind {@link lock} and {@link semaphore}, and the facade's two-phase mode.
-   * `observer.released` hears how this acquisition's release ended (the facade's `release()`
-   * result): true when the server confirmed it.
-   * @internal
-   */
-  acquisition(
-    key: string,
-    limit: number | undefined,
-    options: LockOptions | ResolvedLockOptions | undefined,
-    twoPhase?: TwoPhaseControl,
-    observer?: { released(ok: boolean, error?: DflockdError): void },
-  ): Observable<LockEvent> {
-    return new Observable<LockEvent>((subscriber) => {
-      if (this.closing !== undefined) {
-        subscriber.error(new ConnectionError(`key "${String(key)}": the client is closed; create a new DflockdClient`, { key: String(key) }));
-        return undefined;
-      }
-      let server: number;
-      let resolved;
-      try {
-        checkKey(key);
-        if (limit !== undefined) checkInteger(limit, 'limit', 1);
-        resolved = resolveLockOptions(options, this.options);
-        server = pickServer(this.options.shardingStrategy, key, this.pools.length);
-      } catch (error) {
-        subscriber.error(error);
-        return undefined;
-      }
-      const released = observer === undefined ? undefined : (ok: boolean, error?: DflockdError): void => observer.released(ok, error);
-      return runLease(subscriber, this.leaseContext, { key, limit, options: resolved, pool: this.pools[server]!, contended: this.contended[server]!, ownReleases: this.ownReleases[server]!, twoPhase, released });
-    });
-  }
-
-  /** Where every acquisition's events go besides its subscriber (an arrow: one function for all of them). */
-  private readonly onEmitted = (event: LockEvent, server: string): void => {
-    // Skip building the event when nobody listens (the common case on a hot path).
-    if (this.eventsSubject.observed) this.eventsSubject.next(withServer(event, server));
-  };
-
-  /** Where every acquisition reports (an arrow: one function for all of them, not one each). */
-  private readonly onReport = (report: LeaseReport): void => {
-    switch (report.type) {
-      case 'release-sent':
-        this.releasesInFlight++;
-        return;
-      case 'teardown-failed':
-        this.eventsSubject.next({ type: 'release-failed', key: report.key, token: '', server: report.server, error: report.error });
-        return;
-      case 'released':
-        if (--this.releasesInFlight === 0 && this.releasesDrained.length > 0) for (const resolve of this.releasesDrained.splice(0)) resolve();
-        if (report.ok) this.eventsSubject.next({ type: 'released', key: report.key, token: report.token, server: report.server });
-        else this.eventsSubject.next({ type: 'release-failed', key: report.key, token: report.token, server: report.server, error: report.error! });
-        return;
-    }
-  };
-}
-
-/**
- * The event as `events$` shows it, with its server. Built field by field, one literal per type:
- * a spread or `Object.assign` over events of four shapes takes V8's slow generic path.
- */
-function withServer(event: LockEvent, server: string): ClientEvent {
-  switch (event.type) {
-    case 'queued':
-      return { type: 'queued', key: event.key, server };
-    case 'acquired':
-    case 'renewed':
-      return { type: event.type, key: event.key, token: event.token, leaseS: event.leaseS, expiresAt: event.expiresAt, fence: event.fence, server };
-    case 'lost':
-      return { type: 'lost', key: event.key, token: event.token, reason: event.reason, error: event.error, server };
+  /** @internal */
+  protected closeTransport(): void {
+    for (const pool of this.pools) pool.close();
   }
 }

@@ -20,6 +20,7 @@ export { DistributedLock } from './facade/distributed-lock.js';
 export { DistributedSemaphore } from './facade/distributed-semaphore.js';
 export type { AbortOptions, DistributedLockOptions, HeldLock, OwnClientLockOptions, SharedClientLockOptions } from './facade/distributed-lock.js';
 export type { LockClient } from './lock-client.js';
+export type { LeaseClient } from './lease-client.js';
 
 // ── Options and sharding ────────────────────────────────────────────────────────────
 export { CLIENT_DEFAULTS, LOCK_DEFAULTS } from './options.js';

@@ -14,6 +14,7 @@ export type { HttpFetch, HttpFetchInit, HttpFetchResponse } from './http-transpo
 // ── The same events, options and errors as `dflockd-rx` (one implementation, re-exported) ──
 export type { AcquiredEvent, LockEvent, LostEvent, LostReason, QueuedEvent, RenewedEvent } from '../lease/events.js';
 export type { ClientEvent } from '../lock-client.js';
+export type { LeaseClient } from '../lease-client.js';
 export type { LockOptions } from '../lock-options.js';
 export type { Stats, LockStats, SemaphoreStats, IdleStats } from '../protocol/stats.js';
 export type { WithLockWork } from '../with-lock.js';

@@ -35,6 +35,12 @@ export interface LineSocket {
    */
   send(text: string): void;
   /**
+   * {@link send}, but written at once, with whatever this tick queued before it: for a request on
+   * a connection that has nothing in flight, whose answer the caller's next step waits for.
+   * @internal
+   */
+  sendNow?(text: string): void;
+  /**
    * Ends the socket gracefully: pending writes are flushed, then the write side is ended (FIN),
    * and the socket is destroyed only when the peer closes, on an error, or after a grace period
    * (2 s) — never before what was written has had its chance to leave. Idempotent; never throws.
@@ -194,6 +200,14 @@ export function connectLineSocket(options: LineSocketOptions): Observable<LineSo
           process.nextTick(flush);
         }
         queued += text;
+      },
+      sendNow(text: string): void {
+        if (!open || socket.destroyed) return;
+        // Anything queued earlier this tick goes first, in the same write; a flush already
+        // scheduled then finds nothing left.
+        const all = queued + text;
+        queued = '';
+        socket.write(all);
       },
       close(): void {
         if (closing || socket.destroyed) return;

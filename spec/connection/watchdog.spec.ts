@@ -114,12 +114,20 @@ describe('Connection reply watchdog', () => {
     expect(b.get()!.error!.message).toContain('key "b" (l on fake:1)');
   });
 
-  it('keeps no timer while nothing is pending, and one timer however many requests are in flight', () => {
+  it('keeps no timer before the first request, one however many are in flight, and lets it lapse once nothing is pending', () => {
     const { scheduler, fake, conn } = setup(1_000);
     expect(scheduler.actions).toHaveLength(0);
     for (let i = 0; i < 20; i++) conn.send(lockRequest(`k${i}`, 0), () => undefined);
     expect(scheduler.actions).toHaveLength(1);
     for (let i = 0; i < 20; i++) fake.lines.next('timeout');
+    // Quiet now: the armed timer is not cancelled and re-armed per idle gap; a request sent
+    // meanwhile reuses it.
+    expect(scheduler.actions).toHaveLength(1);
+    conn.send(lockRequest('again', 0), () => undefined);
+    expect(scheduler.actions).toHaveLength(1);
+    fake.lines.next('timeout');
+    // It fires at its time, finds nothing due, and stops: no timer is left.
+    advanceTo(scheduler, 1_000);
     expect(scheduler.actions).toHaveLength(0);
     advanceTo(scheduler, 60_000);
     expect(conn.open).toBe(true);
