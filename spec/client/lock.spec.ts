@@ -288,7 +288,10 @@ describe('unsubscribing from inside next()', () => {
     await eventually(async () => (await server.stats()).locks.every((l) => l.key !== 'cycle'), 'the last release', { timeoutMs: 2000 });
     // A stale step used to arm one renewal per cycle, each holding its whole stream until it fired.
     expect(scheduler.size).toBe(0);
-    expect(timeouts()).toBeLessThanOrEqual(before);
+    // Nothing per cycle is left: at most the connection's one reply-watchdog timer, which is left
+    // to lapse (unreferenced) one requestTimeoutS after its last reply instead of being re-armed
+    // per idle gap.
+    expect(timeouts()).toBeLessThanOrEqual(before + 1);
   });
 
   test('a contended grant released inside next() is released exactly once, with no renewal after it', async () => {

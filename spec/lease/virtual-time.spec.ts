@@ -20,6 +20,8 @@ interface Rig {
   readonly socket: MemorySocket;
   readonly conn: Connection;
   readonly events: Array<{ at: number; event: LockEvent }>;
+  /** Errors the recorded streams ended with. */
+  readonly errors: unknown[];
   /** A second connection, which the pool hands out as the least busy once `useSecond` is set. */
   readonly second: { readonly socket: MemorySocket; readonly conn: Connection };
   useSecond: boolean;
@@ -68,6 +70,7 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
     second,
     useSecond: false,
     events,
+    errors: [],
     reports,
     advanceTo(at: number): void {
       scheduler.schedule(() => undefined, at - scheduler.now());
@@ -92,7 +95,10 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
 }
 
 function record(r: Rig, source: Observable<LockEvent>): { unsubscribe(): void } {
-  return source.subscribe((event) => r.events.push({ at: r.scheduler.now(), event }));
+  return source.subscribe({
+    next: (event) => r.events.push({ at: r.scheduler.now(), event }),
+    error: (error: unknown) => r.errors.push(error),
+  });
 }
 
 test('renewals at lease × ratio, each from its send time; the deadline moves with every renewal', () => {
@@ -174,9 +180,11 @@ test('two-phase: while queued and not waiting, the connection sends a heartbeat 
   }
   startWait!(5);
   expect(r.socket.requests.at(-1)).toBe('w k 5');
-  r.advanceTo(every * 6);
+  // Just before the watchdog's verdict on the wait (its own 5 s plus requestTimeoutS).
+  r.advanceTo(every * 3 + 5_000 + 10_000 - 1);
   // Waiting: no more heartbeats (the `w` blocks the server's reader anyway).
   expect(r.socket.requests.filter((q) => q.startsWith('ping'))).toHaveLength(3);
+  expect(r.errors).toEqual([]);
 });
 
 test("nobody answers a try-lock: the connection's ConnectionError at requestTimeoutS, never an AcquireTimeoutError", () => {
