@@ -6,8 +6,9 @@ import { filter, firstValueFrom } from 'rxjs';
 
 const t0 = performance.now();
 const log = (who: string, what: string): void => console.log(`${((performance.now() - t0) / 1000).toFixed(3)}s  ${who.padEnd(7)} ${what}`);
+// A dflockd 2.1 token starts with its fence (a counter): its random tail tells two tokens apart.
 const describe = (ev: LockEvent): string =>
-  ev.type === 'acquired' || ev.type === 'renewed' ? `${ev.type} token=${ev.token.slice(0, 8)}… lease=${ev.leaseS}s` : ev.type === 'lost' ? `lost (${ev.reason})` : ev.type;
+  ev.type === 'acquired' || ev.type === 'renewed' ? `${ev.type} token=…${ev.token.slice(-8)} lease=${ev.leaseS}s` : ev.type === 'lost' ? `lost (${ev.reason})` : ev.type;
 
 async function main(): Promise<void> {
   let server: DflockdTestServer | undefined;
