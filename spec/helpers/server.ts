@@ -47,12 +47,13 @@ export interface RawStats {
 export const REAL_SERVER_BIN = process.env['DFLOCKD_REAL_SERVER_BIN'];
 
 /**
- * The compat mode of the in-process server: DFLOCKD_TEST_COMPAT (`2.1`, the default, or `1.10`),
- * so the whole client suite can run against either dflockd generation. An explicit `compat`
- * option of a test wins.
+ * The dflockd generation the suite runs against: DFLOCKD_TEST_COMPAT (`2.1` or `1.10`), so the
+ * whole client suite can run against either. By default `2.1` for the in-process server, and
+ * `1.10` with DFLOCKD_REAL_SERVER_BIN (the real server these suites are cross-checked with is
+ * v1.10.0; say `DFLOCKD_TEST_COMPAT=2.1` for a 2.x binary). An explicit `compat` option of a test wins.
  */
 export function testCompat(): '2.1' | '1.10' {
-  const raw = process.env['DFLOCKD_TEST_COMPAT'] || '2.1';
+  const raw = process.env['DFLOCKD_TEST_COMPAT'] || (process.env['DFLOCKD_REAL_SERVER_BIN'] ? '1.10' : '2.1');
   if (raw !== '2.1' && raw !== '1.10') throw new Error(`DFLOCKD_TEST_COMPAT must be 2.1 or 1.10 (got ${raw})`);
   return raw;
 }
