@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import { TimeoutError, firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import {
   AcquireTimeoutError,
@@ -25,6 +24,7 @@ import {
 } from '../lib/index.js';
 import { eventually } from './helpers/eventually.js';
 import { TestServer, startServer } from './helpers/server.js';
+import { SilentServer, startSilentServer } from './helpers/silent-server.js';
 
 // The low-level API: one function per wire command, on a Connection or a bare LineSocket.
 let server: TestServer;
@@ -129,22 +129,13 @@ describe('unsubscribing before the grant does not leak it', () => {
 });
 
 describe('stats() against a server that accepts and never answers', () => {
-  let silent: net.Server;
+  let silent: SilentServer;
   let port: number;
-  const sockets = new Set<net.Socket>();
   beforeAll(async () => {
-    silent = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.resume();
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    port = (silent.address() as net.AddressInfo).port;
+    silent = await startSilentServer();
+    port = silent.port;
   });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  afterAll(() => silent.close());
 
   test('client.stats() fails with ConnectionError within requestTimeoutS, naming the command, not a placeholder key', async () => {
     const client = new DflockdClient({ servers: [['127.0.0.1', port]], requestTimeoutS: 0.3 });

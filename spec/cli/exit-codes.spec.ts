@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import {
   AcquireTimeoutError,
   AuthError,
@@ -11,6 +10,7 @@ import {
 } from '../../lib/index.js';
 import { EXIT, exitCodeFor } from '../../lib/cli/exit-codes.js';
 import { cli, useCliProcesses } from '../helpers/cli.js';
+import { SilentServer, startSilentServer } from '../helpers/silent-server.js';
 
 // sysexits: 75 is "try again later" (busy, or the server shutting down), 69 "nobody answers".
 
@@ -35,23 +35,14 @@ test('EXIT names both temporary failures 75', () => {
 
 describe('dflockd-rx run against a server that accepts and never answers', () => {
   useCliProcesses();
-  let silent: net.Server;
-  const sockets = new Set<net.Socket>();
+  let silent: SilentServer;
   beforeAll(async () => {
-    silent = net.createServer((s) => {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silent = await startSilentServer();
   });
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+  afterAll(() => silent.close());
 
   test('exits 69 ("cannot connect"), never 75 ("held elsewhere"), and CMD never runs', async () => {
-    const port = (silent.address() as net.AddressInfo).port;
+    const { port } = silent;
     const run = cli(['run', 'silent-key', '--timeout', '0', '--servers', `127.0.0.1:${port}`, '--request-timeout', '0.5', '--', process.execPath, '-e', "console.log('CMD ran')"]);
     expect(await run.exit).toEqual({ code: 69, signal: null });
     expect(run.out.stdout).not.toContain('CMD ran');

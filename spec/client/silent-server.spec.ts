@@ -1,27 +1,18 @@
-import * as net from 'node:net';
 import { AcquireTimeoutError, ConnectionError, DflockdClient, DistributedLock } from '../../lib/index.js';
 import { Recorder } from '../helpers/recorder.js';
+import { SilentServer, startSilentServer } from '../helpers/silent-server.js';
 
 // A server that accepts connections and never answers: "nobody answers" is a connection failure,
 // reported within requestTimeoutS — never "the lock is busy", never a hang.
 
-let silent: net.Server;
+let silent: SilentServer;
 let port: number;
-const sockets = new Set<net.Socket>();
 
 beforeAll(async () => {
-  silent = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  port = (silent.address() as net.AddressInfo).port;
+  silent = await startSilentServer();
+  port = silent.port;
 });
-afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => silent.close(resolve));
-});
+afterAll(() => silent.close());
 
 test.each([0, 10])('client.lock (acquireTimeoutS %i) fails with ConnectionError after requestTimeoutS', async (acquireTimeoutS) => {
   const client = new DflockdClient({ servers: [['127.0.0.1', port]], requestTimeoutS: 0.5 });

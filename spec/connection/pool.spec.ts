@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import { VirtualTimeScheduler, firstValueFrom } from 'rxjs';
 import type { Connection, ConnectionHolder } from '../../lib/connection/connection';
 import { ConnectionError, DflockdError } from '../../lib/errors';
@@ -7,35 +6,17 @@ import { TestServer, startServer } from '../helpers/server';
 import { PoolEvent, ServerPool } from '../../lib/connection/pool';
 import { pingRequest } from '../../lib/protocol/commands';
 import { monotonicScheduler } from '../../lib/scheduler';
+import { SilentServer, startSilentServer } from '../helpers/silent-server';
 
-/**
- * A server that accepts and never answers: requests stay in flight, so the pool's choice of
- * connection is seen without racing replies.
- */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
+// A server that never answers: requests stay in flight, so the pool's choice of connection is
+// seen without racing replies.
 describe('ServerPool: when shared connections multiply', () => {
-  let server: Awaited<ReturnType<typeof silentServer>>;
+  let server: SilentServer;
   let pool: ServerPool;
   let connected: Array<() => void>;
 
   beforeEach(async () => {
-    server = await silentServer();
+    server = await startSilentServer();
     connected = [];
     pool = new ServerPool({
       host: '127.0.0.1',
@@ -247,9 +228,9 @@ describe('ServerPool against a real server, on virtual time', () => {
 });
 
 describe('ServerPool: a broken connection is never handed out again', () => {
-  let silent: Awaited<ReturnType<typeof silentServer>>;
+  let silent: SilentServer;
   beforeAll(async () => {
-    silent = await silentServer();
+    silent = await startSilentServer();
   });
   afterAll(() => silent.close());
 
