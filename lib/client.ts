@@ -86,8 +86,6 @@ export class DflockdClient extends LeaseClient {
         queuedHeartbeatMs: idleMs,
       },
       held: { scheduler, wheel: new RenewScheduler(scheduler), fencing: this.options.fencing },
-      heartbeatMs,
-      idleTimeoutMs,
       emitted: this.onEmitted,
       report: this.onReport,
       // close() ends each acquisition visibly: `lost` for a held lease, an error while acquiring.

@@ -66,8 +66,6 @@ export class DflockdHttpClient extends LeaseClient {
     this.leaseContext = {
       acquisition: { scheduler, timing, requestTimeoutMs: requestTimeoutS * 1000, dedicatedConnections: false, queuedHeartbeatMs: QUEUED_PING_MS },
       held: { scheduler, wheel: new RenewScheduler(scheduler), fencing },
-      heartbeatMs: Infinity,
-      idleTimeoutMs: Infinity,
       emitted: this.onEmitted,
       report: this.onReport,
       registry: this.active,

@@ -1,11 +1,8 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import { ConnectionError, DflockdError } from '../errors.js';
-import type { ResolvedLockOptions } from '../lock-options.js';
 import { checkedAlready as wire } from '../protocol/commands.js';
-import { Acquisition, AcquisitionOwner, AcquisitionSettings, Granted, TwoPhaseControl } from './acquisition.js';
-import type { ContendedKeys } from './contended-keys.js';
-import type { LeaseLink, LeaseTarget } from './lease-link.js';
-import type { OwnReleases } from './own-releases.js';
+import { Acquisition, AcquisitionOwner, AcquisitionParams, AcquisitionSettings, Granted } from './acquisition.js';
+import type { LeaseLink } from './lease-link.js';
 import type { LockEvent } from './events.js';
 import { HeldLease, HeldLeaseOwner, HeldLeaseSettings } from './held-lease.js';
 import type { LeaseTiming } from './lease-machine.js';
@@ -25,9 +22,6 @@ export type LeaseReport =
 export interface LeaseContext {
   readonly acquisition: AcquisitionSettings;
   readonly held: HeldLeaseSettings;
-  /** The client's renewal timing, but for the per-lock renew ratio. */
-  readonly heartbeatMs: number;
-  readonly idleTimeoutMs: number;
   /** Every event also given to the subscriber, with the server it came from (the client's `events$`). */
   readonly emitted: (event: LockEvent, server: string) => void;
   readonly report: (report: LeaseReport) => void;
@@ -37,19 +31,8 @@ export interface LeaseContext {
   readonly registry?: LeaseRegistry | undefined;
 }
 
-/** One acquisition: what to acquire, where, and how. */
-export interface LeaseParams {
-  readonly key: string;
-  /** Semaphore limit; `undefined` for a lock. */
-  readonly limit: number | undefined;
-  readonly options: ResolvedLockOptions;
-  readonly pool: LeaseTarget;
-  /** The keys the pool's server recently called busy. */
-  readonly contended: ContendedKeys;
-  /** This client's releases to the pool's server still on their way. */
-  readonly ownReleases: OwnReleases;
-  /** Two-phase mode (the facade's enqueue()/wait()): see {@link TwoPhaseControl}. */
-  readonly twoPhase?: TwoPhaseControl | undefined;
+/** One acquisition: what to acquire, where, and how (an {@link AcquisitionParams}), and who hears its releases. */
+export interface LeaseParams extends AcquisitionParams {
   /** Told the outcome of every release this lease writes (the facade's `release()` result). */
   readonly released?: ((ok: boolean, error?: DflockdError) => void) | undefined;
 }
@@ -162,7 +145,9 @@ class LeaseRun implements AcquisitionOwner, HeldLeaseOwner, RunningLease, Unsubs
       this.failed(new ConnectionError(`key "${key}": the connection to ${grant.conn.server} closed as the grant arrived (the server releases it)`, { key, server: grant.conn.server }));
       return;
     }
-    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs: this.context.heartbeatMs, idleTimeoutMs: this.context.idleTimeoutMs, jitter: this.context.jitter ?? Math.random };
+    // The client's timing, with this lock's renew ratio.
+    const { heartbeatMs, idleTimeoutMs } = this.context.acquisition.timing;
+    const timing: LeaseTiming = { renewRatio: options.renewRatio, heartbeatMs, idleTimeoutMs, jitter: this.context.jitter ?? Math.random };
     this.held = new HeldLease(this, this.context.held, key, limit !== undefined, timing, grant);
     this.held.start();
   }

@@ -54,8 +54,6 @@ function rig(requestTimeoutMs = 10_000, idleMs = IDLE_MS): Rig {
       queuedHeartbeatMs: idleMs * 0.4,
     },
     held: { scheduler, wheel: new RenewScheduler(scheduler), fencing: false },
-    heartbeatMs: idleMs * 0.6,
-    idleTimeoutMs: idleMs,
     emitted: () => undefined,
     report: (r) => reports.push(r),
     // No renewal brought forward at random: every wake-up at its exact virtual time.
