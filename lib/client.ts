@@ -10,6 +10,7 @@ import { ClientOptions, ResolvedClientOptions, resolveClientOptions } from './op
 import { checkInteger, checkKey } from './protocol/validate.js';
 import type { Stats } from './protocol/stats.js';
 import { pickServer } from './sharding.js';
+import { requireTcp } from './transport/line-socket.js';
 import { statsFrom } from './commands.js';
 
 export type { ClientEvent } from './lock-client.js';
@@ -51,9 +52,13 @@ export class DflockdClient extends LeaseClient {
   /** @internal */
   protected readonly className = 'DflockdClient';
 
-  /** @throws InvalidArgumentError naming the bad option; nothing is connected until the first subscription. */
+  /**
+   * @throws InvalidArgumentError naming the bad option; nothing is connected until the first subscription.
+   * @throws DflockdError with code `TCP_UNAVAILABLE` in a browser bundle (use `DflockdHttpClient` there).
+   */
   constructor(options: ClientOptions = {}) {
     super();
+    requireTcp('new DflockdClient()');
     this.options = resolveClientOptions(options);
     const idleMs = this.options.serverIdleTimeoutS * 1000 * POOL_IDLE_SHARE;
     const scheduler = this.options.scheduler;

@@ -29,6 +29,7 @@ export type DflockdErrorCode =
   | 'LEASE_LOST'
   | 'INVALID_ARGUMENT'
   | 'INVALID_STATE'
+  | 'TCP_UNAVAILABLE'
   | 'TEARDOWN';
 
 /** Where an error happened: the key, the wire command, the server, and the underlying cause. */
@@ -202,6 +203,33 @@ export class InvalidStateError extends DflockdError {
   constructor(message: string, key: string) {
     super('INVALID_STATE', message, { key });
   }
+}
+
+// Every error's `name` is its class's name (`new.target.name`), written out here: bundlers rename
+// classes (esbuild suffixes one whose name collides in the bundle, `DflockdError3`; minifiers
+// shorten them), and a browser bundle's errors must still say what they are. The keys are source
+// text, which no bundler renames (spec/package/browser-bundle.spec.ts checks a minified bundle).
+for (const [name, cls] of Object.entries({
+  DflockdError,
+  AcquireTimeoutError,
+  AuthError,
+  MaxLocksError,
+  MaxWaitersError,
+  LimitMismatchError,
+  NotEnqueuedError,
+  AlreadyEnqueuedError,
+  LeaseExpiredError,
+  DrainingError,
+  NotLeaderError,
+  ServerError,
+  ConnectionError,
+  ConnectTimeoutError,
+  ProtocolError,
+  LeaseLostError,
+  InvalidArgumentError,
+  InvalidStateError,
+})) {
+  Object.defineProperty(cls, 'name', { value: name });
 }
 
 type ErrorClass = new (message: string, context?: ErrorContext) => DflockdError;

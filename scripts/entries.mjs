@@ -1,6 +1,6 @@
 // The package's entry points: the ONE list a new entry is added to. Everything else is derived
-// from it — the build's ESM wrappers, package.json's `exports`, `main`/`types` and
-// `typesVersions` (written by the build, checked by spec/package/entries.spec.ts), TypeDoc's
+// from it — the build's ESM wrappers, package.json's `exports`, `main`/`types`, `typesVersions`
+// and `browser` (written by the build, checked by spec/package/entries.spec.ts), TypeDoc's
 // entry points (typedoc.config.mjs) and the tarball spec's expectations.
 
 /** `subpath` as in `exports` ('.' is the package root); `source` is the TypeScript entry file under lib/. */
@@ -11,11 +11,25 @@ export const ENTRIES = [
   { subpath: './http', source: 'lib/http/index.ts' },
 ];
 
+/**
+ * The Node-only modules of the browser entries ('.' and './http') and the stand-ins a browser
+ * bundle gets in their place: package.json's `browser` file map, which a browser build of esbuild
+ * (checked by spec/package/browser-bundle.spec.ts), webpack, Vite, the Angular CLI and Rollup's
+ * node-resolve (`browser: true`) honour. A stand-in has the same exports (entries.spec.ts checks)
+ * and fails with a clear error where Node is needed. Every other module is the one Node runs.
+ */
+export const BROWSER_STAND_INS = [{ source: 'lib/transport/line-socket.ts', browser: 'lib/transport/line-socket.browser.ts' }];
+
+/** The built CommonJS file of a module under lib/ (`lib/a/b.ts` → `./dist/cjs/a/b.js`). */
+export function cjsFile(source) {
+  return `./dist/cjs/${source.replace(/^lib\//, '').replace(/\.ts$/, '')}.js`;
+}
+
 /** Where one entry's files land in dist/: the CommonJS implementation and its thin ESM face. */
 export function entryFiles(entry) {
   const stem = entry.source.replace(/^lib\//, '').replace(/\.ts$/, '');
   return {
-    cjs: `./dist/cjs/${stem}.js`,
+    cjs: cjsFile(entry.source),
     cjsTypes: `./dist/cjs/${stem}.d.ts`,
     esm: `./dist/esm/${stem}.mjs`,
     esmTypes: `./dist/esm/${stem}.d.mts`,
@@ -23,12 +37,13 @@ export function entryFiles(entry) {
 }
 
 /**
- * The package.json fields the entry list decides. Conditions are nested per format so that each
- * format finds its own declarations (`.d.ts` for CommonJS, `.d.mts` for the ESM face), `types`
- * first in each as TypeScript requires; `typesVersions` serves `moduleResolution: node10`, which
- * does not read `exports`.
+ * The package.json fields the entry list and the browser stand-ins decide. Conditions are nested
+ * per format so that each format finds its own declarations (`.d.ts` for CommonJS, `.d.mts` for
+ * the ESM face), `types` first in each as TypeScript requires; `typesVersions` serves
+ * `moduleResolution: node10`, which does not read `exports`; `browser` maps each Node-only
+ * module's built file to its stand-in's.
  */
-export function packageFields(entries = ENTRIES) {
+export function packageFields(entries = ENTRIES, standIns = BROWSER_STAND_INS) {
   const root = entries.find((e) => e.subpath === '.');
   if (root === undefined) throw new Error('entries.mjs: the package root (subpath ".") is missing');
   const exports = {};
@@ -47,5 +62,6 @@ export function packageFields(entries = ENTRIES) {
     types: entryFiles(root).cjsTypes,
     exports,
     typesVersions: { '*': typesVersions },
+    browser: Object.fromEntries(standIns.map((s) => [cjsFile(s.source), cjsFile(s.browser)])),
   };
 }

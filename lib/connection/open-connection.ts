@@ -5,7 +5,7 @@ import { CLIENT_DEFAULTS } from '../options.js';
 import { authRequest } from '../protocol/commands.js';
 import { monotonicScheduler } from '../scheduler.js';
 import { checkToken } from '../protocol/validate.js';
-import { connectLineSocket } from '../transport/line-socket.js';
+import { connectLineSocket, requireTcp } from '../transport/line-socket.js';
 import { Connection } from './connection.js';
 
 /** How to open and authenticate one connection. */
@@ -44,6 +44,7 @@ export interface ConnectionTiming {
  * ```
  */
 export function openConnection(options: OpenConnectionOptions & Partial<ConnectionTiming>): Observable<Connection> {
+  requireTcp('connect()');
   if (options.authToken !== undefined) checkToken(options.authToken, 'authToken');
   return new Observable<Connection>((subscriber) => {
     const server = `${options.host}:${options.port}`;

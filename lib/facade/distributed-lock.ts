@@ -5,6 +5,7 @@ import { AcquireTimeoutError, InvalidStateError, LeaseLostError, NotEnqueuedErro
 import type { AcquiredEvent, LockEvent, LostEvent } from '../lease/events.js';
 import { ClientOptions, ResolvedLockOptions, resolveClientOptions, resolveLockOptions } from '../options.js';
 import { checkInteger, checkKey } from '../protocol/validate.js';
+import { requireTcp } from '../transport/line-socket.js';
 import { WithLockWork, runWork } from '../with-lock.js';
 import { DistributedLockOptions, splitFacadeOptions } from './options.js';
 import { Attempt, HeldLock, heldLock } from './held-lock.js';
@@ -53,10 +54,15 @@ export class DistributedLock implements AsyncDisposable {
   /** The `lost` events of this instance. */
   readonly lost$: Observable<LostEvent> = this.events$.pipe(filter((e): e is LostEvent => e.type === 'lost'));
 
-  /** @throws InvalidArgumentError naming the bad argument; nothing is sent. */
+  /**
+   * @throws InvalidArgumentError naming the bad argument; nothing is sent.
+   * @throws DflockdError with code `TCP_UNAVAILABLE` in a browser bundle when no `client` is given
+   * (the private client would be a TCP one): pass `{ client: new DflockdHttpClient(…) }` there.
+   */
   constructor(key: string, options: DistributedLockOptions = {}) {
     this.key = checkKey(key);
     const split = splitFacadeOptions(options);
+    if (split.client === undefined) requireTcp(`new ${this.className}(…) without \`client\``);
     this.sharedClient = split.client;
     this.clientOptions = split.clientOptions;
     this.lockOptions = resolveLockOptions(split.lock, this.sharedClient?.options ?? resolveClientOptions(split.clientOptions));
@@ -206,6 +212,14 @@ export class DistributedLock implements AsyncDisposable {
   /** Releases whatever this instance holds or waits for; for `await using lock = new DistributedLock(…)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+
+  /**
+   * The class's name for messages, written out (a bundler may rename the class itself).
+   * @internal
+   */
+  protected get className(): string {
+    return 'DistributedLock';
   }
 
   /** The semaphore limit, or undefined for a lock. */

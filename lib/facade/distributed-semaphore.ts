@@ -21,6 +21,11 @@ export class DistributedSemaphore extends DistributedLock {
     this.limit = checkInteger(limit, 'limit', 1);
   }
 
+  /** @internal */
+  protected override get className(): string {
+    return 'DistributedSemaphore';
+  }
+
   protected override slotLimit(): number {
     return this.limit;
   }

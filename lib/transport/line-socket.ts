@@ -75,6 +75,16 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 2_000;
 
 /**
+ * Returns: here, in Node.js, sockets can be opened. A browser bundle gets `line-socket.browser.ts`
+ * in this module's place (the package's `browser` field), whose `requireTcp` throws the
+ * `TCP_UNAVAILABLE` error instead: the TCP client's constructors call it, so a TCP client made in
+ * a browser fails where it is made, with a message that points to `dflockd-rx/http`.
+ * @param _what the call that needs TCP (`new DflockdClient()`, …), named by the browser's error.
+ * @internal
+ */
+export function requireTcp(_what: string): void {}
+
+/**
  * Opens a TCP (or TLS) socket and emits it once as a {@link LineSocket} when it is ready
  * (connected, and for TLS, handshaken and verified). Unsubscribing destroys it — unless
  * `close()` was called first, which then finishes as a graceful close.

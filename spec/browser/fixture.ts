@@ -16,8 +16,11 @@ export interface BrowserFixture {
   readonly pageOrigin: string;
   /** Another origin (another port) the lock server does not list; it serves only an empty `/blank`. */
   readonly otherOrigin: string;
-  /** A fresh context and page (closed in afterAll) at `url`, recording what the page logs. */
-  openPage(url: string): Promise<{ page: Page; log: PageLog }>;
+  /**
+   * A fresh context and page (closed in afterAll) at `url`, recording what the page logs;
+   * `initScript` runs in the page before any of its own scripts.
+   */
+  openPage(url: string, initScript?: string): Promise<{ page: Page; log: PageLog }>;
   /** The server's view of `key` (undefined when it has neither holder nor waiter). */
   lockStats(key: string): Promise<LockStats | undefined>;
 }
@@ -71,12 +74,13 @@ export function useBrowserFixture(assets: () => Promise<Record<string, Asset>>, 
     get otherOrigin() {
       return other!.origin;
     },
-    async openPage(url) {
+    async openPage(url, initScript) {
       const context = await browser!.newContext();
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(BROWSER_WAIT_MS);
       const log = recordPage(page);
+      if (initScript !== undefined) await page.addInitScript(initScript);
       await page.goto(url, { timeout: BROWSER_WAIT_MS });
       return { page, log };
     },

@@ -59,10 +59,18 @@ const packageSources: Plugin = {
 };
 
 /**
+ * Where a bundle takes `dflockd-rx` from: `'sources'` (lib/, as jest does) or `'package'`, the
+ * built dist/ through package.json's `exports` and `browser` fields, as an application's bundler
+ * sees the published package (`npm run build` first).
+ */
+export type PackageFrom = 'sources' | 'package';
+
+/**
  * Bundles one example for the browser: an IIFE, platform `browser`, so an import of any Node
  * built-in (by `node:` or bare name) fails the build — the proof that the entry runs in a page.
  */
-export async function bundle(entry: string): Promise<string> {
+export async function bundle(entry: string, from: PackageFrom = 'sources'): Promise<string> {
+  if (from === 'package' && !existsSync(path.join(root, 'dist', 'esm', 'index.mjs'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const result = await build({
     entryPoints: [path.join(root, entry)],
     bundle: true,
@@ -72,7 +80,7 @@ export async function bundle(entry: string): Promise<string> {
     target: 'es2022',
     // The examples' own tsconfig: DOM lib and the decorator setting the Angular example needs.
     tsconfig: path.join(root, 'tsconfig.browser.json'),
-    plugins: [packageSources],
+    plugins: from === 'sources' ? [packageSources] : [],
     logLevel: 'silent',
     sourcemap: 'inline',
     legalComments: 'none',
@@ -128,8 +136,8 @@ export async function servePage(assets: Record<string, Asset>): Promise<PageServ
 }
 
 /** Reads an example's HTML page and serves it at `/` with its bundle at `/<script>`. */
-export async function exampleAssets(html: string, script: string, entry: string): Promise<Record<string, Asset>> {
-  const [page, js] = await Promise.all([readFile(path.join(root, html), 'utf8'), bundle(entry)]);
+export async function exampleAssets(html: string, script: string, entry: string, from: PackageFrom = 'sources'): Promise<Record<string, Asset>> {
+  const [page, js] = await Promise.all([readFile(path.join(root, html), 'utf8'), bundle(entry, from)]);
   return {
     '/': { type: 'text/html; charset=utf-8', body: page },
     [`/${script}`]: { type: 'text/javascript; charset=utf-8', body: js },
