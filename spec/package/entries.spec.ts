@@ -12,8 +12,13 @@ interface Entry {
   readonly subpath: string;
   readonly source: string;
 }
+interface StandIn {
+  readonly source: string;
+  readonly browser: string;
+}
 interface Derived {
   readonly entries: Entry[];
+  readonly standIns: StandIn[];
   readonly fields: Record<string, unknown>;
   readonly files: Record<string, Record<string, string>>;
   readonly typedoc: string[];
@@ -26,9 +31,9 @@ const derived = JSON.parse(
     [
       '--input-type=module',
       '-e',
-      `import { ENTRIES, entryFiles, packageFields } from './scripts/entries.mjs';
+      `import { BROWSER_STAND_INS, ENTRIES, entryFiles, packageFields } from './scripts/entries.mjs';
        import typedoc from './typedoc.config.mjs';
-       console.log(JSON.stringify({ entries: ENTRIES, fields: packageFields(), files: Object.fromEntries(ENTRIES.map((e) => [e.subpath, entryFiles(e)])), typedoc: typedoc.entryPoints }));`,
+       console.log(JSON.stringify({ entries: ENTRIES, standIns: BROWSER_STAND_INS, fields: packageFields(), files: Object.fromEntries(ENTRIES.map((e) => [e.subpath, entryFiles(e)])), typedoc: typedoc.entryPoints }));`,
     ],
     { cwd: root, encoding: 'utf8', timeout: 20_000 },
   ),
@@ -36,9 +41,24 @@ const derived = JSON.parse(
 
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
 
-test('package.json main, types, exports and typesVersions are the ones scripts/entries.mjs derives (npm run build rewrites them)', () => {
+test('package.json main, types, exports, typesVersions and browser are the ones scripts/entries.mjs derives (npm run build rewrites them)', () => {
+  expect(Object.keys(derived.fields).sort()).toEqual(['browser', 'exports', 'main', 'types', 'typesVersions']);
   for (const [field, value] of Object.entries(derived.fields)) expect({ field, value: pkg[field] }).toEqual({ field, value });
   expect(pkg['sideEffects']).toBe(false);
+});
+
+test('package.json `browser` maps each Node-only module\'s build to its stand-in\'s, both built, with the same exports', () => {
+  const built = (source: string): string => `./dist/cjs/${source.replace(/^lib\//, '').replace(/\.ts$/, '')}.js`;
+  expect(derived.standIns.length).toBeGreaterThan(0);
+  expect(pkg['browser']).toEqual(Object.fromEntries(derived.standIns.map((s) => [built(s.source), built(s.browser)])));
+  for (const standIn of derived.standIns) {
+    for (const file of [standIn.source, standIn.browser]) expect({ file, exists: fs.existsSync(path.join(root, file)) }).toEqual({ file, exists: true });
+    expect(standIn.browser).toMatch(/\.browser\.ts$/);
+    // The stand-in can stand in only for a module it imports nothing but types from.
+    expect(fs.readFileSync(path.join(root, standIn.browser), 'utf8')).not.toMatch(/from 'node:|require\(/);
+    const [node, browser] = [standIn.source, standIn.browser].map((source) => Object.keys(require(path.join(root, built(source)))).sort());
+    expect({ module: standIn.source, exports: browser }).toEqual({ module: standIn.source, exports: node });
+  }
 });
 
 test('every entry has a source, and the build made its CommonJS module, ESM face and both declarations', () => {

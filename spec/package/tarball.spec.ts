@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { build } from 'esbuild';
 
 // What users get is the packed tarball, not the source tree: this spec packs the build that
 // `npm test` made (`--ignore-scripts`: prepack's clean rebuild would pull dist/ from under the
@@ -154,6 +155,24 @@ describe('installed (offline) into an app', () => {
       resolvedImport: expect.stringMatching(/node_modules\/dflockd-rx\/dist\/esm\/index\.mjs$/),
       resolvedRequire: expect.stringMatching(/node_modules\/dflockd-rx\/dist\/cjs\/index\.js$/),
     });
+  });
+
+  test("a browser bundle of the installed root and dflockd-rx/http has no Node built-in: the tarball's `browser` field swaps the socket module", async () => {
+    const result = await build({
+      stdin: { contents: "export { DistributedLock, stableHashShard } from 'dflockd-rx';\nexport { DflockdHttpClient } from 'dflockd-rx/http';", resolveDir: app, sourcefile: 'entry.js' },
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      // No external at all: an import of any Node built-in fails the build.
+      external: ['rxjs'],
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('node_modules/dflockd-rx/dist/cjs/transport/line-socket.browser.js');
+    expect(inputs.filter((f) => f.endsWith('/line-socket.js'))).toEqual([]);
   });
 
   test('the CLI bin is installed and runs', async () => {
