@@ -75,10 +75,11 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 2_000;
 
 /**
- * Returns: here, in Node.js, sockets can be opened. A browser bundle gets `line-socket.browser.ts`
- * in this module's place (the package's `browser` field), whose `requireTcp` throws the
- * `TCP_UNAVAILABLE` error instead: the TCP client's constructors call it, so a TCP client made in
- * a browser fails where it is made, with a message that points to `dflockd-rx/http`.
+ * Does nothing: in Node.js sockets can be opened. A browser bundle gets `line-socket.browser.ts` in
+ * this module's place (the package's `browser` field), whose `requireTcp` throws the
+ * `TCP_UNAVAILABLE` error instead. The TCP client's constructors (and `connect()`) call it, so a
+ * TCP client made in a browser fails where it is made, with a message that points to
+ * `dflockd-rx/http`.
  * @param _what the call that needs TCP (`new DflockdClient()`, …), named by the browser's error.
  * @internal
  */
