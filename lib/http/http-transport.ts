@@ -138,6 +138,7 @@ function describeFailure(cause: unknown): string {
   return inner !== undefined && inner !== '' && !message.includes(inner) ? `${message} (${inner})` : message;
 }
 
+/** `error.message` when it is a string, else undefined. */
 function messageOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string' ? (error as { message: string }).message : undefined;
 }
