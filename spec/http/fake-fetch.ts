@@ -8,6 +8,8 @@ export interface FakeRequest {
   readonly headers: Record<string, string>;
   readonly body: Record<string, unknown> | undefined;
   readonly signal: AbortSignal;
+  /** The redirect mode asked for (the client always asks `'error'`). */
+  readonly redirect: string;
   readonly at: number;
   /** Answers it (for a request the route left hanging). */
   respond(status: number, body?: unknown): void;
@@ -32,6 +34,7 @@ export function fakeFetch(scheduler: VirtualTimeScheduler, route: (req: FakeRequ
         headers: init.headers,
         body: init.body === undefined ? undefined : (JSON.parse(init.body) as Record<string, unknown>),
         signal: init.signal,
+        redirect: init.redirect,
         at: scheduler.now(),
         respond(status, body) {
           if (done) return;

@@ -1,3 +1,5 @@
+import * as nodeHttp from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Subscription, filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { DflockdClient } from '../../lib/client.js';
 import { DistributedLock } from '../../lib/facade/distributed-lock.js';
@@ -257,6 +259,51 @@ describe('DflockdHttpClient over real HTTP (DflockdTestServer)', () => {
     const probe = http();
     expect((await lockEntry(probe, 'h-close'))?.ownerConnId ?? 0).toBe(0);
     await expect(firstValueFrom(client.lock('x'))).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('an acquire/release cycle is two requests once the sessions exist: the try-lock, and the release on the renewal session', async () => {
+    const seen: string[] = [];
+    const client = http({
+      fetch: (u, init) => {
+        seen.push(`${init.method} ${u.slice(url.length)} ${init.headers['x-dflockd-session'] ?? '-'}`);
+        return globalThis.fetch(u, init);
+      },
+    });
+    const cycle = async (): Promise<void> => {
+      const released = firstValueFrom(client.events$.pipe(filter((e) => e.type === 'released' && e.key === 'h-cycle')));
+      await firstValueFrom(client.lock('h-cycle', { acquireTimeoutS: 10 }).pipe(filter((e) => e.type === 'acquired')));
+      await released;
+    };
+    await cycle(); // creates both sessions
+    seen.length = 0;
+    for (let i = 0; i < 5; i++) await cycle();
+    expect(seen).toHaveLength(10);
+    const [acquire, release] = [seen[0]!.split(' '), seen[1]!.split(' ')];
+    expect(acquire.slice(0, 2)).toEqual(['POST', '/v1/locks/h-cycle']);
+    expect(release.slice(0, 2)).toEqual(['POST', '/v1/locks/h-cycle/release']);
+    expect(acquire[2]).not.toBe(release[2]);
+    for (let i = 0; i < 10; i++) expect(seen[i]).toBe(seen[i % 2]);
+  });
+
+  it('a redirect is not followed: the call fails with ConnectionError and never reaches the target', async () => {
+    // A plain HTTP listener that answers every request with a 307 to the real server.
+    const redirector = nodeHttp.createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { Location: `${url}${req.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = server.httpSessionCount;
+      const client = http({ url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}` });
+      const failure = await firstValueFrom(client.lock('h-redirect')).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ConnectionError);
+      expect((failure as Error).message).toContain('redirect');
+      await expect(firstValueFrom(client.stats())).rejects.toBeInstanceOf(ConnectionError);
+      expect(server.httpSessionCount).toBe(before);
+    } finally {
+      redirector.closeAllConnections();
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
   });
 
   it('fencing: acquired and renewed carry the token fence, increasing per grant', async () => {

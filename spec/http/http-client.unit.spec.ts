@@ -47,6 +47,8 @@ describe('DflockdHttpClient on virtual time', () => {
     expect(release!.headers['x-dflockd-session']).toBe('s2');
     await client.close();
     expect(requests.filter((r) => r.method === 'DELETE').map((r) => r.path).sort()).toEqual(['/v1/sessions/s1', '/v1/sessions/s2']);
+    // No request follows a redirect (and none is copied by fetch in case it must).
+    expect(requests.map((r) => r.redirect)).toEqual(requests.map(() => 'error'));
   });
 
   it('pings each session at half its idle timeout, and stops once closed', async () => {

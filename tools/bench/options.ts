@@ -156,7 +156,7 @@ export const BENCH_HELP = [
   '  d  (a) over TLS (--tls-servers, or an embedded TLS server)',
   '',
   'Flags:',
-  '  --scenarios a,b,c,d,e,f  scenarios to run (default all; f: HTTP API, in-process server)',
+  '  --scenarios a,b,c,d,e,f  scenarios to run (default all; f: HTTP API of the embedded server)',
   '  --workers 10,50          worker counts W for (a) and (d)',
   '  --rounds N               rounds per worker per trial in (a)/(d) (default 200)',
   '  --trials N               measured trials per driver, interleaved (default 5)',

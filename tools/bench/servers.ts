@@ -19,6 +19,8 @@ export interface BenchServer {
   /** How it runs: `external`, `embedded (child process)` or `embedded (in-process)`. */
   readonly kind: 'external' | 'embedded-child' | 'embedded-in-process';
   readonly tls: boolean;
+  /** The base URL of its HTTP API, when one was asked for ({@link EmbeddedServerOptions.http}). */
+  readonly httpUrl?: string | undefined;
   /** Stops an embedded server; a no-op for an external one. */
   stop(): Promise<void>;
 }
@@ -32,6 +34,8 @@ export interface EmbeddedServerOptions {
   readonly tlsKey?: string | undefined;
   /** Extra Node flags for a child server (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /** Also serve the HTTP API, on a free loopback port (`--http-port 0`). @default false */
+  readonly http?: boolean;
 }
 
 /** An external server, as given. */
@@ -62,9 +66,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       shutdownTimeout: 1,
       ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       ...(tls ? { tlsCert: options.tlsCert, tlsKey: options.tlsKey } : {}),
+      ...(options.http ? { httpPort: 0 } : {}),
     });
     const port = await server.start();
-    return { host: '127.0.0.1', port, kind: 'embedded-in-process', tls, stop: () => server.stop() };
+    return { host: '127.0.0.1', port, kind: 'embedded-in-process', tls, httpUrl: server.httpUrl, stop: () => server.stop() };
   }
   const args = [
     ...(options.nodeArgs ?? []),
@@ -76,18 +81,20 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     '--shutdown-timeout=1',
     ...(options.authToken !== undefined ? [`--auth-token=${options.authToken}`] : []),
     ...(tls ? [`--tls-cert=${options.tlsCert}`, `--tls-key=${options.tlsKey}`] : []),
+    ...(options.http ? ['--http-port=0'] : []),
   ];
   // The server command reads DFLOCKD_* variables; only the flags above should configure it.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DFLOCKD_')));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const port = await listeningPort(child);
-  return { host: '127.0.0.1', port, kind: 'embedded-child', tls, stop: () => stopChild(child) };
+  const { port, httpUrl } = await listening(child);
+  return { host: '127.0.0.1', port, kind: 'embedded-child', tls, httpUrl, stop: () => stopChild(child) };
 }
 
 const STARTUP_TIMEOUT_MS = 15_000;
 
-function listeningPort(child: ChildProcess): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+/** The ports of the server's `listening on host:port[, HTTP API on url]` line. */
+function listening(child: ChildProcess): Promise<{ port: number; httpUrl: string | undefined }> {
+  return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
     const fail = (why: string): void => {
@@ -103,12 +110,13 @@ function listeningPort(child: ChildProcess): Promise<number> {
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
       out += chunk;
-      const m = /listening on \S*:(\d+)/.exec(out);
+      // The whole line: with --http-port its URL follows the TCP address.
+      const m = /listening on \S*:(\d+)[^\n]*?(?:, HTTP API on (\S+))?\r?\n/.exec(out);
       if (m !== null) {
         clearTimeout(timer);
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        resolve(Number(m[1]));
+        resolve({ port: Number(m[1]), httpUrl: m[2] });
       }
     });
     child.once('error', (error) => fail(error.message));
