@@ -5,7 +5,7 @@ import { firstValueFrom, filter, ReplaySubject, timeout, type Subscription } fro
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DflockdClient, type LockEvent, type LockStats } from '../../lib/index.js';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../../lib/testing/index.js';
-import { BROWSER_WAIT_MS, launchChromium, recordPage, servePage, type Asset, type PageLog, type PageServer } from './harness.js';
+import { BROWSER_WAIT_MS, launchChromium, recordPage, servePage, waitForState, type Asset, type PageLog, type PageServer } from './harness.js';
 
 /** What a spec file gets from {@link useBrowserFixture}. */
 export interface BrowserFixture {
@@ -118,6 +118,23 @@ export async function holdOverTcp(tcp: DflockdClient, key: string): Promise<{ re
       expect((await answered).type).toBe('released');
     },
   };
+}
+
+/**
+ * The example pages' grant and release, checked on the page and on the server: the page shows
+ * `acquired` with its token while the server holds `key` for it with nobody waiting; its
+ * "Release" button then shows `released` (the server's confirmation) and the key is gone.
+ */
+export async function expectPageHoldsThenReleases(fixture: BrowserFixture, page: Page, log: PageLog, key: string): Promise<void> {
+  await waitForState(page, '#state', 'acquired', log);
+  expect(await page.locator('#token').textContent()).toMatch(/^token [0-9a-f]{32}$/);
+  const held = await fixture.lockStats(key);
+  expect(held).toMatchObject({ waiters: 0 });
+  expect(held!.leaseExpiresInS).toBeGreaterThan(0);
+
+  await page.locator('#release').click();
+  await waitForState(page, '#state', 'released', log);
+  expect(await fixture.lockStats(key)).toBeUndefined();
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import { firstValueFrom } from 'rxjs';
 import { bundle, exampleAssets, waitForState, type PageLog } from './harness.js';
-import { holdOverTcp, statsUntil, useBrowserFixture } from './fixture.js';
+import { expectPageHoldsThenReleases, holdOverTcp, statsUntil, useBrowserFixture } from './fixture.js';
 import type * as Root from '../../lib/index.js';
 import type * as Http from '../../lib/http/index.js';
 
@@ -50,15 +50,7 @@ test('examples/browser/facade-in-page.ts: new DistributedLock(key, { client: Dfl
   await statsUntil(fixture, key, (l) => l?.waiters === 1, 'the page waiting in the queue');
 
   await holder.release();
-  await waitForState(page, '#state', 'acquired', log);
-  expect(await page.locator('#token').textContent()).toMatch(/^token [0-9a-f]{32}$/);
-  const held = await fixture.lockStats(key);
-  expect(held).toMatchObject({ waiters: 0 });
-  expect(held!.leaseExpiresInS).toBeGreaterThan(0);
-
-  await page.locator('#release').click();
-  await waitForState(page, '#state', 'released', log);
-  expect(await fixture.lockStats(key)).toBeUndefined();
+  await expectPageHoldsThenReleases(fixture, page, log, key);
 
   await page.locator('#close').click();
   await waitForState(page, '#state', 'closed', log);
