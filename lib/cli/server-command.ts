@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { trimSpace } from '../testing/server/go-text.js';
 import { EXIT } from './exit-codes.js';
 import { DflockdTestServer, type DflockdTestServerOptions } from '../testing/server/test-server.js';
+import { parseOriginList } from '../testing/server/options.js';
 
 /** A flag in Go's `flag` package sense. `seconds` also accepts decimals (a test-server extension). */
 export interface FlagSpec {
@@ -190,7 +191,7 @@ export function resolveServerConfig(values: ReadonlyMap<string, number | string 
   }
   if (token) options.authToken = token;
   const origins = options.httpCorsAllowedOrigins;
-  if (typeof origins === 'string' && origins !== '*') options.httpCorsAllowedOrigins = origins.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (typeof origins === 'string') options.httpCorsAllowedOrigins = parseOriginList(origins);
   return options as DflockdTestServerOptions;
 }
 

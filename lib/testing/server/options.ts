@@ -77,8 +77,11 @@ export interface DflockdTestServerOptions {
   httpPort?: number;
   /** Bind address of the HTTP listener. @default the value of `host` */
   httpHost?: string;
-  /** Origins allowed to call the HTTP API from a browser, or `'*'`. Absent or empty: CORS off. */
-  httpCorsAllowedOrigins?: readonly string[] | '*';
+  /**
+   * Origins allowed to call the HTTP API from a browser: an array, `'*'`, or one string as
+   * dflockd's flag takes it (`'https://a.example,http://localhost:4200'`). Absent or empty: CORS off.
+   */
+  httpCorsAllowedOrigins?: readonly string[] | string;
   /** Seconds an HTTP session may go unseen; it is reaped after twice this. @default 20 */
   httpSessionIdleTimeout?: number;
 }
@@ -165,10 +168,21 @@ function optionalString(name: string, value: string | undefined): string | undef
   return value;
 }
 
-function corsOrigins(value: readonly string[] | '*' | undefined): readonly string[] | '*' {
+/**
+ * dflockd's `--http-cors-allowed-origins` value: `'*'`, or origins separated by commas (spaces
+ * around them and empty items dropped).
+ * @internal
+ */
+export function parseOriginList(text: string): string[] | '*' {
+  const trimmed = text.trim();
+  return trimmed === '*' ? '*' : trimmed.split(',').map((o) => o.trim()).filter((o) => o !== '');
+}
+
+function corsOrigins(option: readonly string[] | string | undefined): readonly string[] | '*' {
+  const value = typeof option === 'string' ? parseOriginList(option) : option;
   if (value === undefined || value === '*') return value ?? Object.freeze([]);
   if (!Array.isArray(value) || !value.every((o) => typeof o === 'string' && o !== '' && !/[\s,]/.test(o))) {
-    throw new TypeError("DflockdTestServer: option httpCorsAllowedOrigins must be '*' or an array of origins (non-empty strings without spaces or commas)");
+    throw new TypeError("DflockdTestServer: option httpCorsAllowedOrigins must be '*', an array of origins (non-empty strings without spaces or commas) or one string of them separated by commas");
   }
   return Object.freeze([...value]);
 }

@@ -58,6 +58,9 @@ describe('DflockdTestServer options', () => {
     [{ compat: '2.0' as '2.1' }, /option compat must be one of '2\.1', '1\.10' \(got 2\.0\)/],
     [{ compat: 2.1 as unknown as '2.1' }, /option compat must be one of/],
     [{ staleTokenOnWait: 1 as unknown as boolean }, /option staleTokenOnWait must be a boolean/],
+    [{ httpCorsAllowedOrigins: ['https://a.example', ''] }, /option httpCorsAllowedOrigins must be '\*', an array of origins/],
+    [{ httpCorsAllowedOrigins: 'https://a.example https://b.example' }, /option httpCorsAllowedOrigins must be/],
+    [{ httpCorsAllowedOrigins: 42 as unknown as string }, /option httpCorsAllowedOrigins must be/],
   ])('%j is refused with a message naming the option', (options, message) => {
     expect(() => new DflockdTestServer(options)).toThrow(message);
   });
@@ -66,6 +69,19 @@ describe('DflockdTestServer options', () => {
     expect(resolveServerOptions({ compat: '1.10', staleTokenOnWait: false })).toMatchObject({ compat: '1.10', staleTokenOnWait: false });
     expect(new DflockdTestServer({ compat: '1.10' }).compat).toBe('1.10');
     expect(new DflockdTestServer().compat).toBe('2.1');
+  });
+
+  test.each<[DflockdTestServerOptions['httpCorsAllowedOrigins'], readonly string[] | '*']>([
+    [['https://a.example', 'http://localhost:4200'], ['https://a.example', 'http://localhost:4200']],
+    ['*', '*'],
+    [' * ', '*'],
+    // One string, as dflockd's --http-cors-allowed-origins takes it.
+    ['https://a.example, http://localhost:4200,', ['https://a.example', 'http://localhost:4200']],
+    ['http://localhost:4200', ['http://localhost:4200']],
+    ['', []],
+    [undefined, []],
+  ])('httpCorsAllowedOrigins %j resolves to %j', (given, resolved) => {
+    expect(resolveServerOptions({ httpCorsAllowedOrigins: given }).httpCorsAllowedOrigins).toEqual(resolved);
   });
 
   test('an empty authToken means no auth', () => {

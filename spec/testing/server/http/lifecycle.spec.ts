@@ -42,7 +42,7 @@ describe('options', () => {
     ['httpPort 1.5', { httpPort: 1.5 }, /httpPort must be an integer/],
     ['httpPort "80"', { httpPort: '80' as unknown as number }, /httpPort must be an integer/],
     ['httpHost ""', { httpHost: '' }, /httpHost must be a non-empty string/],
-    ['httpCorsAllowedOrigins "x"', { httpCorsAllowedOrigins: 'x' as '*' }, /httpCorsAllowedOrigins must be '\*' or an array/],
+    ['httpCorsAllowedOrigins "a b"', { httpCorsAllowedOrigins: 'https://a https://b' }, /httpCorsAllowedOrigins must be '\*', an array of origins .* or one string of them separated by commas/],
     ['httpCorsAllowedOrigins [""]', { httpCorsAllowedOrigins: [''] }, /httpCorsAllowedOrigins/],
     ['httpCorsAllowedOrigins ["a,b"]', { httpCorsAllowedOrigins: ['https://a,https://b'] }, /httpCorsAllowedOrigins/],
     ['httpCorsAllowedOrigins [1]', { httpCorsAllowedOrigins: [1 as unknown as string] }, /httpCorsAllowedOrigins/],
