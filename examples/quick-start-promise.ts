@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     await using held = await lock.hold(); // rejects with AcquireTimeoutError when the key stays busy
     console.log(held.token, held.lease); // critical section — the lease renews in the background
   }
-  // A lock without `client` opens its own connection and closes it on release: nothing is left open.
+  // A lock without `client` has its own connection: kept while it is used again at once, closed once idle.
 }
 
 main().catch((error: unknown) => {

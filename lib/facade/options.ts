@@ -11,7 +11,10 @@ export type SharedClientLockOptions = LockOptions & {
   readonly client: LockClient;
 } & { readonly [K in Exclude<keyof ClientOptions, keyof LockOptions>]?: never };
 
-/** A facade lock with a private client, built from these options and closed when the lock is released. */
+/**
+ * A facade lock with a private client, built from these options: kept while the lock is used again
+ * at once, closed once the lock has been idle to the end of the event loop's turn (or disposed).
+ */
 export type OwnClientLockOptions = LockOptions & ClientOptions & { readonly client?: undefined };
 
 /**

@@ -253,13 +253,13 @@ describe('two-phase: between enqueue() and wait(), and waiting', () => {
 
   test('aborting a pending enqueue() (its reply held) rejects and nothing is left on the server', async () => {
     const lock = new DistributedLock('np-2p-enqueue', proxied);
-    // Authenticate first, then hold everything the client sends next.
+    // Authenticate first, then hold everything the client sends next (on the connection it kept
+    // from that acquisition, or on a new one).
     expect(await lock.acquire()).toBe(true);
     expect(await lock.release()).toBe(true);
-    const accepted = firstValueFrom(proxy.connection$);
+    proxy.blackhole({ mode: 'hold', direction: 'toServer' });
     const controller = new AbortController();
     const pending = lock.enqueue({ signal: controller.signal });
-    (await accepted).pause();
     controller.abort();
     expect(isAbortError(await pending.catch((e: unknown) => e))).toBe(true);
     proxy.heal();
