@@ -20,14 +20,17 @@ export const ENTRIES = [
  */
 export const BROWSER_STAND_INS = [{ source: 'lib/transport/line-socket.ts', browser: 'lib/transport/line-socket.browser.ts' }];
 
+/** A module's path below lib/ without its extension (`lib/a/b.ts` → `a/b`): where dist/ puts it. */
+const stemOf = (source) => source.replace(/^lib\//, '').replace(/\.ts$/, '');
+
 /** The built CommonJS file of a module under lib/ (`lib/a/b.ts` → `./dist/cjs/a/b.js`). */
 export function cjsFile(source) {
-  return `./dist/cjs/${source.replace(/^lib\//, '').replace(/\.ts$/, '')}.js`;
+  return `./dist/cjs/${stemOf(source)}.js`;
 }
 
 /** Where one entry's files land in dist/: the CommonJS implementation and its thin ESM face. */
 export function entryFiles(entry) {
-  const stem = entry.source.replace(/^lib\//, '').replace(/\.ts$/, '');
+  const stem = stemOf(entry.source);
   return {
     cjs: cjsFile(entry.source),
     cjsTypes: `./dist/cjs/${stem}.d.ts`,

@@ -349,8 +349,7 @@ export class DistributedLock implements AsyncDisposable {
 
   private client(): LockClient {
     if (this.sharedClient !== undefined) return this.sharedClient;
-    this.ownClientClosing?.unsubscribe();
-    this.ownClientClosing = undefined;
+    this.cancelOwnClientClose();
     this.ownClient ??= new DflockdClient(this.clientOptions);
     return this.ownClient;
   }
@@ -364,15 +363,17 @@ export class DistributedLock implements AsyncDisposable {
    */
   private closeOwnClientSoon(): void {
     if (this.ownClient === undefined || this.ownClientClosing !== undefined) return;
-    this.ownClientClosing = this.ownClient.options.scheduler.schedule(() => {
-      this.ownClientClosing = undefined;
-      void this.closeOwnClient();
-    });
+    this.ownClientClosing = this.ownClient.options.scheduler.schedule(() => void this.closeOwnClient());
+  }
+
+  /** Calls off a close {@link closeOwnClientSoon} scheduled: the instance is in use again (or closing now). */
+  private cancelOwnClientClose(): void {
+    this.ownClientClosing?.unsubscribe();
+    this.ownClientClosing = undefined;
   }
 
   private async closeOwnClient(): Promise<void> {
-    this.ownClientClosing?.unsubscribe();
-    this.ownClientClosing = undefined;
+    this.cancelOwnClientClose();
     const own = this.ownClient;
     if (own === undefined || this.attempt !== undefined) return;
     this.ownClient = undefined;

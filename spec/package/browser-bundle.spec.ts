@@ -64,7 +64,10 @@ function nodeImportsInOutput(meta: Metafile): string[] {
   return Object.values(meta.outputs).flatMap((out) => out.imports.filter((imp) => isBuiltin(imp.path)).map((imp) => imp.path));
 }
 
-const distBuilt = fs.existsSync(path.join(root, 'dist', 'esm', 'http', 'index.mjs'));
+/** The specs of the built package need dist/ (`npm test` builds it first). */
+function requireBuilt(): void {
+  if (!fs.existsSync(path.join(root, 'dist', 'esm', 'http', 'index.mjs'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+}
 
 describe('browser bundles (esbuild, --platform=browser)', () => {
   it('the sources of dflockd-rx/http import no Node built-in anywhere in their graph', async () => {
@@ -88,7 +91,7 @@ describe('browser bundles (esbuild, --platform=browser)', () => {
   });
 
   it('the built dflockd-rx/http (through the exports map) bundles with no Node built-in in its graph', async () => {
-    if (!distBuilt) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    requireBuilt();
     const meta = await bundle(`export { DflockdHttpClient } from 'dflockd-rx/http';`);
     expect(Object.keys(meta.inputs).some((f) => f.startsWith('dist/'))).toBe(true);
     expect(nodeImportsInGraph(meta)).toEqual([]);
@@ -101,7 +104,7 @@ describe('browser bundles (esbuild, --platform=browser)', () => {
     ['require (the CommonJS index)', `module.exports = require('dflockd-rx');`, 'dist/cjs/index.js'],
     ['the facade and the HTTP client', `export { DistributedLock, DistributedSemaphore, DflockdError, stableHashShard } from 'dflockd-rx';\nexport { DflockdHttpClient } from 'dflockd-rx/http';`, 'dist/cjs/http/http-client.js'],
   ])('the built dflockd-rx, by %s, bundles with no Node built-in in its graph (the socket module is its browser stand-in)', async (_how, contents, reached) => {
-    if (!distBuilt) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    requireBuilt();
     const meta = await bundle(contents);
     const inputs = Object.keys(meta.inputs);
     expect(inputs).toEqual(expect.arrayContaining([reached, 'dist/cjs/facade/distributed-lock.js', 'dist/cjs/client.js', 'dist/cjs/transport/line-socket.browser.js']));
@@ -110,7 +113,7 @@ describe('browser bundles (esbuild, --platform=browser)', () => {
   });
 
   it('without the `browser` field the root would reach node:net, and the spec would see it', async () => {
-    if (!distBuilt) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    requireBuilt();
     // esbuild's neutral platform reads `exports` but not `browser`.
     const meta = await bundle(`export * from 'dflockd-rx';`, 'neutral');
     expect(nodeImportsInGraph(meta)).toEqual(expect.arrayContaining(['dist/cjs/transport/line-socket.js → node:net', 'dist/cjs/transport/line-socket.js → node:tls']));
@@ -119,7 +122,7 @@ describe('browser bundles (esbuild, --platform=browser)', () => {
   // Loading needs none of Node's globals, and an error keeps its documented name through a
   // minifier that renames every class (each class's name is written out in lib/errors.ts).
   it('the built root and http entries, minified, load in a context with no Node global; the TCP parts fail with TCP_UNAVAILABLE, errors keep their names', async () => {
-    if (!distBuilt) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    requireBuilt();
     const api = await runBundled(`export * from 'dflockd-rx';\nexport { DflockdHttpClient } from 'dflockd-rx/http';`);
     expect((api['stableHashShard'] as (key: string, n: number) => number)('user:42', 3)).toBe(1);
     const DflockdError = api['DflockdError'] as new (...args: never[]) => Error;

@@ -15,6 +15,8 @@ interface Entry {
 interface StandIn {
   readonly source: string;
   readonly browser: string;
+  /** Their built CommonJS files, as scripts/entries.mjs names them (`cjsFile`). */
+  readonly built: { readonly source: string; readonly browser: string };
 }
 interface Derived {
   readonly entries: Entry[];
@@ -31,9 +33,9 @@ const derived = JSON.parse(
     [
       '--input-type=module',
       '-e',
-      `import { BROWSER_STAND_INS, ENTRIES, entryFiles, packageFields } from './scripts/entries.mjs';
+      `import { BROWSER_STAND_INS, ENTRIES, cjsFile, entryFiles, packageFields } from './scripts/entries.mjs';
        import typedoc from './typedoc.config.mjs';
-       console.log(JSON.stringify({ entries: ENTRIES, standIns: BROWSER_STAND_INS, fields: packageFields(), files: Object.fromEntries(ENTRIES.map((e) => [e.subpath, entryFiles(e)])), typedoc: typedoc.entryPoints }));`,
+       console.log(JSON.stringify({ entries: ENTRIES, standIns: BROWSER_STAND_INS.map((s) => ({ ...s, built: { source: cjsFile(s.source), browser: cjsFile(s.browser) } })), fields: packageFields(), files: Object.fromEntries(ENTRIES.map((e) => [e.subpath, entryFiles(e)])), typedoc: typedoc.entryPoints }));`,
     ],
     { cwd: root, encoding: 'utf8', timeout: 20_000 },
   ),
@@ -48,15 +50,14 @@ test('package.json main, types, exports, typesVersions and browser are the ones 
 });
 
 test('package.json `browser` maps each Node-only module\'s build to its stand-in\'s, both built, with the same exports', () => {
-  const built = (source: string): string => `./dist/cjs/${source.replace(/^lib\//, '').replace(/\.ts$/, '')}.js`;
   expect(derived.standIns.length).toBeGreaterThan(0);
-  expect(pkg['browser']).toEqual(Object.fromEntries(derived.standIns.map((s) => [built(s.source), built(s.browser)])));
+  expect(pkg['browser']).toEqual(Object.fromEntries(derived.standIns.map((s) => [s.built.source, s.built.browser])));
   for (const standIn of derived.standIns) {
     for (const file of [standIn.source, standIn.browser]) expect({ file, exists: fs.existsSync(path.join(root, file)) }).toEqual({ file, exists: true });
     expect(standIn.browser).toMatch(/\.browser\.ts$/);
     // The stand-in can stand in only for a module it imports nothing but types from.
     expect(fs.readFileSync(path.join(root, standIn.browser), 'utf8')).not.toMatch(/from 'node:|require\(/);
-    const [node, browser] = [standIn.source, standIn.browser].map((source) => Object.keys(require(path.join(root, built(source)))).sort());
+    const [node, browser] = [standIn.built.source, standIn.built.browser].map((file) => Object.keys(require(path.join(root, file))).sort());
     expect({ module: standIn.source, exports: browser }).toEqual({ module: standIn.source, exports: node });
   }
 });
